@@ -1,0 +1,39 @@
+"""Records that flow from extraction to storage."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Article:
+    """One news article as the archive stores it.
+
+    Text fields are Unicode NFC with HTML entities decoded. ``body`` holds the
+    article's paragraphs (image captions included, in reading order) joined by a
+    blank line, without the lead, the byline, a reprint credit or site chrome.
+    ``published_at`` is ISO 8601 with its UTC offset (``2023-05-30T09:42:00+07:00``)
+    or ``None`` when the page does not say; it is never guessed from "now".
+    """
+
+    url: str
+    site: str = ""
+    title: str | None = None
+    lead: str | None = None
+    body: str | None = None
+    author: str | None = None
+    published_at: str | None = None
+    modified_at: str | None = None
+    category: str | None = None
+    tags: list[str] = field(default_factory=list)
+    source: str | None = None  # original outlet of a reprint, e.g. "baocaobang.vn"
+    image: str | None = None
+    image_caption: str | None = None
+    language: str = "vi"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def word_count(self) -> int:
+        return len(((self.lead or "") + " " + (self.body or "")).split())
