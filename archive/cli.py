@@ -1,2 +1,376 @@
+"""The `vnnews` command: crawl newspapers into SQLite, publish them with Datasette."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from archive import store
+from archive.sites import SITES, resolve_target
+
+
+@click.group()
+@click.version_option(package_name="vnnews")
 def cli():
+    """vnnews: an archive of Vietnam's provincial press.
+
+    Crawl newspapers (registered sites or any news URL) into one SQLite file, then
+    search it in a browser or with SQL through Datasette.
+    """
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@click.option(
+    "--db",
+    "db_path",
+    default="archive.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="SQLite archive to write (created if missing).",
+)
+@click.option(
+    "--all", "all_sites", is_flag=True, help="Crawl every registered site that is still active."
+)
+@click.option(
+    "--base-url", help="Run a registered site against a copy at this address (a local mirror)."
+)
+@click.option(
+    "--max-articles",
+    type=int,
+    default=0,
+    help="Stop scheduling articles after N per site (0 = no limit).",
+)
+@click.option("--max-pages", type=int, default=None, help="At most N requests per site and run.")
+@click.option(
+    "--backfill",
+    is_flag=True,
+    help="Walk listings and sitemaps to the end, not just to known ground.",
+)
+@click.option("--refresh", is_flag=True, help="Fetch articles again even when already archived.")
+@click.option(
+    "--delay",
+    type=float,
+    default=None,
+    help="Seconds between requests to one site (default 0.5, AutoThrottle on).",
+)
+@click.option(
+    "--concurrency", type=int, default=None, help="Concurrent requests per site (default 2)."
+)
+@click.option(
+    "--ignore-robots", is_flag=True, hidden=True, help="For tests on your own servers only."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log.")
+def crawl(
+    targets,
+    db_path,
+    all_sites,
+    base_url,
+    max_articles,
+    max_pages,
+    backfill,
+    refresh,
+    delay,
+    concurrency,
+    ignore_robots,
+    verbose,
+):
+    """Crawl TARGETS into the archive. A TARGET is a registered site name (see
+    `vnnews sites`) or an http(s):// URL of any news site (crawled generically,
+    confined to its host).
+
+    Incremental by default: articles already archived are not fetched again. Prints
+    progress while it runs and a summary per site at the end. Exits with status 1 when
+    a site failed entirely (nothing fetched, or refused by robots.txt), 2 when another
+    crawl holds the archive's lock.
+
+    \b
+    Examples:
+      vnnews crawl baocaobang --db archive.db
+      vnnews crawl https://baolaocai.vn/ --db archive.db --max-articles 50
+      vnnews crawl --all --db /srv/vnnews/archive.db
+    """
+    if all_sites:
+        targets = tuple(targets) + tuple(name for name, p in SITES.items() if p.status == "active")
+    if not targets:
+        raise click.UsageError(
+            "give at least one TARGET (a site name or an http(s):// URL), or --all"
+        )
+    if base_url and len(targets) != 1:
+        raise click.UsageError("--base-url applies to exactly one registered site")
+    for target in targets:
+        try:
+            resolve_target(target, base_url)
+        except KeyError as exc:
+            raise click.UsageError(str(exc.args[0])) from None
+    try:
+        with crawl_lock(db_path):
+            jobs = [(target, base_url) for target in targets]
+            results = run_crawl(
+                jobs,
+                db_path,
+                max_articles=max_articles,
+                max_pages=max_pages,
+                backfill=backfill,
+                refresh=refresh,
+                delay=delay,
+                concurrency=concurrency,
+                obey_robots=not ignore_robots,
+                verbose=verbose,
+            )
+    except LockHeld as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    print_summary(results)
+    if any(r["status"] in ("failed", "refused") for r in results):
+        sys.exit(1)
+
+
+class LockHeld(Exception):
     pass
+
+
+@contextmanager
+def crawl_lock(db_path: str):
+    """One crawl per archive at a time: cron runs that overlap must not interleave."""
+    lock_path = Path(str(db_path) + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockHeld(f"another crawl is writing {db_path} (lock {lock_path})") from None
+        handle.write(str(Path("/proc/self").resolve().name))
+        handle.flush()
+        yield
+
+
+def run_crawl(
+    jobs: list[tuple[str, str | None]],
+    db_path: str,
+    *,
+    max_articles: int = 0,
+    max_pages: int | None = None,
+    backfill: bool = False,
+    refresh: bool = False,
+    delay: float | None = None,
+    concurrency: int | None = None,
+    obey_robots: bool = True,
+    verbose: bool = False,
+    progress: bool = True,
+) -> list[dict]:
+    """Run the spider for each (target, base_url) job in one Scrapy process, all sites
+    at once; return the ``crawls`` records of this run."""
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings
+
+    from crawler.spiders.news import NewsSpider
+
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    overrides: dict = {"LOG_LEVEL": "INFO" if verbose else "WARNING", "ROBOTSTXT_OBEY": obey_robots}
+    if delay is not None:
+        overrides["DOWNLOAD_DELAY"] = delay
+        overrides["AUTOTHROTTLE_ENABLED"] = delay > 0
+    if concurrency:
+        overrides["CONCURRENT_REQUESTS_PER_DOMAIN"] = concurrency
+    if max_pages:
+        overrides["VNNEWS_MAX_PAGES"] = max_pages
+    if not progress:
+        overrides["VNNEWS_PROGRESS_SECONDS"] = 0
+    settings.setdict(overrides, priority="cmdline")
+    store.open_db(db_path).close()  # create the schema before concurrent spiders start
+
+    process = CrawlerProcess(settings)
+    crawlers = []
+    for target, base_url in jobs:
+        crawler = process.create_crawler(NewsSpider)
+        crawlers.append(crawler)
+        click.echo(
+            f"crawling {target}{' at ' + base_url if base_url else ''} into {db_path} …", err=True
+        )
+        process.crawl(
+            crawler,
+            site=target,
+            db=db_path,
+            base_url=base_url,
+            max_articles=max_articles,
+            backfill=backfill,
+            refresh=refresh,
+        )
+    process.start()
+
+    db = store.open_db(db_path)
+    results = []
+    for crawler in crawlers:
+        crawl_id = getattr(crawler.spider, "crawl_id", None)
+        row = db["crawls"].get(crawl_id) if crawl_id else None
+        if row is None:
+            row = {
+                "site": getattr(getattr(crawler.spider, "profile", None), "name", "?"),
+                "status": "failed",
+                "last_error": "the spider did not start",
+            }
+        results.append(row)
+    db.close()
+    return results
+
+
+def print_summary(results: list[dict]) -> None:
+    columns = (
+        "site",
+        "status",
+        "requests",
+        "new",
+        "updated",
+        "unchanged",
+        "skipped",
+        "failed",
+        "robots_refused",
+    )
+    click.echo("")
+    click.echo("  ".join(f"{c:>14}" if c != "site" else f"{c:<24}" for c in columns))
+    for row in results:
+        click.echo(
+            "  ".join(
+                f"{str(row.get(c) or 0):>14}" if c != "site" else f"{row.get(c, ''):<24}"
+                for c in columns
+            )
+        )
+        if row.get("status") == "refused":
+            click.echo(f"  {row['site']}: robots.txt refused us; nothing was fetched.", err=True)
+        elif row.get("last_error") and row.get("status") != "ok":
+            click.echo(f"  {row['site']}: last error: {row['last_error']}", err=True)
+
+
+@cli.command()
+@click.option(
+    "--db",
+    "db_path",
+    default="archive.db",
+    show_default=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="SQLite archive to serve.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0 for everyone).",
+)
+@click.option("--port", default=8001, show_default=True, type=int)
+def serve(db_path, host, port):
+    """Publish the archive with Datasette: search without diacritics, facets by
+    newspaper, category and date, SQL for researchers. Safe to run while a crawl
+    writes (WAL mode)."""
+    from archive.publish import serve as datasette_serve
+
+    datasette_serve(db_path, host=host, port=port)
+
+
+@cli.command()
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    help="Show each site's archive counts from this DB.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def sites(db_path, as_json):
+    """List the registered newspapers (with article counts when --db is given)."""
+    counts = store.site_counts(store.open_db(db_path)) if db_path and Path(db_path).exists() else {}
+    rows = []
+    for profile in SITES.values():
+        c = counts.get(profile.name, {})
+        rows.append(
+            {
+                "name": profile.name,
+                "title": profile.title,
+                "family": profile.family,
+                "status": profile.status,
+                "merged_into": profile.merged_into,
+                "domains": list(profile.domains),
+                "unverified": list(profile.unverified),
+                "articles": c.get("articles", 0),
+                "last": c.get("last"),
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        status = r["status"] if not r["merged_into"] else f"merged → {r['merged_into']}"
+        line = f"{r['name']:<16} {r['title']:<46} {r['family'] or '-':<3} {status:<26} {', '.join(r['domains'])}"
+        if db_path:
+            line += f"  [{r['articles']} articles, latest {r['last'] or '-'}]"
+        click.echo(line)
+
+
+@cli.command()
+@click.option(
+    "--db",
+    "db_path",
+    default="archive.db",
+    show_default=True,
+    type=click.Path(exists=True, dir_okay=False),
+)
+@click.option("--site", help="Only this site's pages.")
+def reextract(db_path, site):
+    """Rebuild articles from the raw pages stored in the archive, with no network:
+    run it after the extractor improves."""
+    from archive.extract import article_verdict, extract
+    from archive.sites import generic_profile
+
+    db = store.open_db(db_path)
+    counts: dict[str, int] = {}
+    for page in store.iter_pages(db, site):
+        profile = SITES.get(page["site"]) or generic_profile(page["url"])
+        article = extract(page["html"], page["url"], profile, encoding=page.get("encoding"))
+        article.site = page["site"]
+        ok, _ = article_verdict(article, profile)
+        outcome = store.save_article(db, article, page["fetched_at"]) if ok else "not an article"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    click.echo(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no stored pages")
+
+
+@cli.command()
+@click.option(
+    "--db", "db_path", default="demo.db", show_default=True, type=click.Path(dir_okay=False)
+)
+@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--no-serve", is_flag=True, help="Build the archive and stop.")
+def demo(db_path, port, host, no_serve):
+    """Build an archive from the snapshot bundled in the repository (no network: the
+    snapshot is served on a local port and crawled like a real site), then serve it."""
+    from archive.localsite import LocalSite
+
+    snapshot = Path(__file__).parent / "snapshot"
+    sites_dirs = sorted(p for p in snapshot.iterdir() if p.is_dir() and p.name in SITES)
+    servers = [LocalSite(p).start() for p in sites_dirs]
+    try:
+        for folder, server in zip(sites_dirs, servers, strict=True):
+            click.echo(f"snapshot of {folder.name} served at {server.url}", err=True)
+        jobs = [
+            (folder.name, server.url) for folder, server in zip(sites_dirs, servers, strict=True)
+        ]
+        results = run_crawl(jobs, db_path, delay=0, progress=False)
+    finally:
+        for server in servers:
+            server.stop()
+    print_summary(results)
+    if no_serve:
+        return
+    from archive.publish import serve as datasette_serve
+
+    click.echo(f"\nSearch the archive at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    datasette_serve(db_path, host=host, port=port)
+
+
+if __name__ == "__main__":
+    cli()

@@ -30,9 +30,14 @@ class Article:
     image: str | None = None
     image_caption: str | None = None
     language: str = "vi"
+    # What the page itself said about its kind (og:type, JSON-LD, a date, a known
+    # container): used to tell articles from other pages, never stored.
+    signals: dict = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        data.pop("signals")
+        return data
 
     @property
     def word_count(self) -> int:

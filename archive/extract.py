@@ -1,0 +1,943 @@
+"""Extraction: one pure function from a fetched page to an Article.
+
+``extract(html, url, profile)`` imports no Scrapy and touches no network, so it runs
+on saved pages in tests and over stored raw pages in ``vnnews reextract``.
+
+The order for every field is the same: the profile's selector when it has one, then
+the page's own metadata (JSON-LD, Open Graph, ``article:*``, ``<time>``), then layout
+heuristics that survive the traps of Vietnamese provincial sites (DOMAIN.md): the
+header's "today" date, two ``<h1>``, the portal name as ``<title>``, related-link boxes
+inside the body, bylines and reprint credits as the last paragraph, paper codes in front
+of the lead. The body comes from the profile's or a well-known article container,
+else from a text-density search, else from trafilatura.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from charset_normalizer import from_bytes
+from lxml import etree
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
+
+from archive.dates import VN_TZ, FoundDate, find_date, to_iso
+from archive.models import Article
+from archive.sites import SiteProfile, generic_profile, site_for_url
+from archive.urls import NON_ARTICLE_PATH as NON_ARTICLE_URL
+from archive.urls import looks_like_article
+
+EXTRACTOR_VERSION = "1"
+
+# Containers that well-known Vietnamese CMSs (and schema.org) put the article text in.
+BODY_SELECTORS = [
+    "[itemprop=articleBody]",
+    "#content-detail",
+    "div.article__body",
+    "div.article_content div#content",
+    "#dcontent",
+    "div#editor-detail",
+    "div.detail-content",
+    "div.content-detail",
+    "div.article-content",
+    "div.article-body",
+    "div.article_body",
+    "div.news-content",
+    "div.entry-content",
+    "div.post-content",
+    "div.td-post-content",
+    "div.detail__content",
+    "div.noidung",
+    "div.chitiet",
+    "div.detail",
+    "article .content",
+]
+LEAD_SELECTORS = [
+    ".article__sapo",
+    ".sapo",
+    ".detail-sapo",
+    ".pHead",
+    "p.lead",
+    "div.lead",
+    ".article-summary",
+    ".summary",
+    ".chapeau",
+    "h2.description",
+    ".article__lead",
+]
+AUTHOR_SELECTORS = [
+    ".pseudonym",
+    ".article__author",
+    ".author-name",
+    ".author",
+    ".byline",
+    "[rel=author]",
+    "[itemprop=author]",
+    ".tacgia",
+    ".news-author",
+    ".detail-author",
+]
+DATE_CLASS = re.compile(
+    r"date|time|publish|ngay|thoigian|created|posted|pubdate|datetime|meta|update", re.I
+)
+TAG_CLASS = re.compile(
+    r"(^|[\s_-])(tags?|tag_list|tag-list|keywords?|tu-khoa|tukhoa)($|[\s_-])", re.I
+)
+BREADCRUMB_CLASS = re.compile(
+    r"breadcrumb|cate_title|category|chuyen-muc|chuyenmuc|cat-title", re.I
+)
+# Class/id words of boxes that sit inside article containers but are not the article.
+BOILERPLATE_CLASS = re.compile(
+    r"related|lien-?quan|lienquan|cung-?chuyen-?muc|same-?cat|share|social|print|comment|"
+    r"binh-?luan|rating|banner|advert|(^|[\s_-])ads?($|[\s_-])|quang-?cao|toolbar|sidebar|"
+    r"widget|popup|newsletter|facebook|zalo|read-?more|xem-?them|doc-?them|box-?news|"
+    r"tin-?khac|other-?news|most-?read|doc-?nhieu|subscribe|(^|[\s_-])tags?($|[\s_-])|tag_list",
+    re.I,
+)
+CHROME_TAGS = [
+    "script",
+    "style",
+    "noscript",
+    "iframe",
+    "form",
+    "button",
+    "input",
+    "select",
+    "textarea",
+    "svg",
+    "nav",
+    "aside",
+    "object",
+    "embed",
+    "template",
+    "header",
+    "footer",
+]
+RELATED_HEADING = re.compile(
+    r"^\s*(tin|bài|đọc|xem)\s+(liên quan|cùng chuyên mục|thêm|khác|mới|cùng)|^\s*cùng chuyên mục|"
+    r"^\s*(tin|bài) (đã|mới) đăng",
+    re.I,
+)
+TEMPLATE_TEXT = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+SHARE_TEXT = re.compile(
+    r"^(chia sẻ|share|in bài|gửi bài|bản in|lưu bài|tweet|like)\b.{0,40}$", re.I
+)
+VIEW_COUNTER = re.compile(r"\[?\s*(lượt xem|lượt đọc|views?)\s*:?\s*[\d.,]+\s*\]?", re.I)
+# Leads often open with the paper's code: "BHG - ", "(CTO) - ", "YBĐT - ", "CBO – ".
+LEAD_CODE = re.compile(r"^\s*\(?[A-ZĐ]{2,6}\)?\s*[-–—:]\s+")
+ROLE_PREFIX = re.compile(
+    r"^\s*((bài|tin|ảnh|video|clip|thực hiện|nhóm thực hiện|bài và ảnh|bài, ảnh|tin, ảnh|"
+    r"bài và ảnh|tin và ảnh|bài/ảnh|tin/ảnh|bài - ảnh|tin - ảnh|ghi chép|phóng sự)"
+    r"(\s*[,/&-]\s*(ảnh|video|clip))?)\s*:\s*",
+    re.I,
+)
+WIRE_SOURCE = re.compile(r"^\s*\(?\s*theo\s+(?P<source>[^()]{2,60}?)\s*\)?\s*\.?\s*$", re.I)
+CREDIT = re.compile(
+    r"^\s*(?P<name>[^()\n]{2,60}?)\s*\(\s*(?P<outlet>[\w.-]+\.(?:vn|com|net|org|info)(?:\.vn)?)\s*\)\s*\.?\s*$",
+    re.I,
+)
+NAME_WORD = re.compile(r"^[A-ZÀ-ỸĐ][\w.'’-]*$")
+BLOCK_TAGS = {
+    "p",
+    "div",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "blockquote",
+    "figcaption",
+    "td",
+    "th",
+    "pre",
+    "section",
+    "article",
+    "table",
+    "tr",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "figure",
+    "center",
+    "tbody",
+    "main",
+    "caption",
+}
+
+
+@dataclass
+class Block:
+    """A paragraph of text as it appears in the page."""
+
+    text: str
+    element: etree._Element
+    link_ratio: float
+    bold: bool
+    right: bool
+
+
+def extract(
+    html: str | bytes, url: str, profile: SiteProfile | None = None, encoding: str | None = None
+) -> Article:
+    """Extract an Article from a page. Pure: no network, no clock, no Scrapy."""
+    profile = profile or site_for_url(url) or generic_profile(url)
+    text = decode_html(html, encoding) if isinstance(html, bytes) else html
+    tree = parse_html(text, url)
+    meta = read_metadata(tree)
+    article = Article(url=url, site=profile.name)
+
+    title_el = find_title_element(tree, meta, profile)
+    article.title = clean(title_el.text_content()) if title_el is not None else None
+    article.title = article.title or meta.get("title")
+
+    body_el = find_body_element(tree, profile)
+    blocks = content_blocks(body_el) if body_el is not None else []
+    if word_count(blocks) < 30:
+        blocks = density_blocks(tree) or blocks
+    if not blocks:
+        blocks = trafilatura_blocks(tree, url)
+
+    blocks = [b for b in blocks if article.title is None or b.text != article.title]
+    lead, blocks = find_lead(tree, blocks, profile, meta)
+    author, source, blocks = find_byline(tree, blocks, profile, meta, body_el)
+    article.lead = strip_lead_code(lead) if lead else None
+    article.author = author
+    article.source = source
+    article.body = "\n\n".join(b.text for b in blocks) or None
+
+    found = find_published(tree, meta, profile, title_el)
+    article.published_at = to_iso(found.value) if found else None
+    modified = meta.get("modified")
+    mod = find_date(modified, profile.timezone) if modified else None
+    article.modified_at = to_iso(mod.value) if mod and mod.has_time else None
+    article.category = find_category(tree, meta, profile, article.title)
+    article.tags = find_tags(tree, meta, profile)
+    article.image, article.image_caption = find_image(tree, meta, body_el, url)
+    article.signals = {
+        "og_type": meta.get("og_type"),
+        "jsonld_article": meta.get("jsonld_article", False),
+        "has_date": found is not None,
+        "container": body_el is not None,
+    }
+    return article
+
+
+# ---------------------------------------------------------------- decoding and parsing
+
+
+def decode_html(body: bytes, header_encoding: str | None = None) -> str:
+    """Bytes to text: strict UTF-8 when it decodes (mislabelled UTF-8 pages are common),
+    else the HTTP header's charset, then ``<meta charset>``, then detection."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    head = body[:4096].decode("ascii", "replace")
+    for enc in (header_encoding, html_body_declared_encoding(head)):
+        if enc and enc.lower().replace("-", "") not in ("utf8",):
+            try:
+                return body.decode(enc)
+            except (LookupError, UnicodeDecodeError):
+                continue
+    best = from_bytes(body).best()
+    return str(best) if best is not None else body.decode("utf-8", "replace")
+
+
+def content_type_encoding(content_type: str | None) -> str | None:
+    return http_content_type_encoding(content_type) if content_type else None
+
+
+def parse_html(text: str, url: str) -> lxml.html.HtmlElement:
+    # lxml refuses str input that carries an XML encoding declaration.
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    try:
+        tree = lxml.html.document_fromstring(text or "<html></html>")
+    except (etree.ParserError, ValueError):
+        tree = lxml.html.document_fromstring("<html></html>")
+    # Links resolve as a browser would: relative to <base href> when there is one.
+    base = tree.find(".//base[@href]")
+    tree.make_links_absolute(
+        urljoin(url, base.get("href")) if base is not None else url,
+        resolve_base_href=False,
+        handle_failures="ignore",
+    )
+    return tree
+
+
+def clean(text: str | None) -> str:
+    """NFC, entities already decoded by lxml, whitespace collapsed, đ for ð."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFC", text)
+    # One national site writes &#240; (ð) for đ; eth never occurs in Vietnamese.
+    text = text.replace("ð", "đ").replace("Ð", "Đ")
+    text = text.replace("\u00a0", " ").replace("\u200b", "").replace("\ufeff", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# ---------------------------------------------------------------- metadata
+
+
+def read_metadata(tree: lxml.html.HtmlElement) -> dict:
+    """Open Graph, article:*, itemprop, JSON-LD and <title> in one flat dict."""
+    meta: dict = {"tags": []}
+    for el in tree.iter("meta"):
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+        value = clean(el.get("content"))
+        if not key or not value:
+            continue
+        if key == "article:tag":
+            meta["tags"].append(value)
+        elif key in ("og:title", "twitter:title"):
+            meta.setdefault("og_title", value)
+        elif key == "og:type":
+            meta["og_type"] = value.lower()
+        elif key in ("og:description", "description", "twitter:description"):
+            meta.setdefault("description", value)
+        elif key in (
+            "article:published_time",
+            "datepublished",
+            "pubdate",
+            "publishdate",
+            "dc.date.issued",
+            "article:published",
+            "og:published_time",
+            "date",
+        ):
+            meta.setdefault("published", value)
+        elif key in ("article:modified_time", "datemodified", "og:updated_time"):
+            meta.setdefault("modified", value)
+        elif key == "article:section":
+            meta.setdefault("section", value)
+        elif key in ("author", "article:author", "dc.creator"):
+            meta.setdefault("author", value)
+        elif key in ("og:image", "twitter:image"):
+            meta.setdefault("image", el.get("content"))
+        elif key == "og:site_name":
+            meta["site_name"] = value
+    for el in tree.iter("time"):
+        if el.get("datetime") and "time_datetime" not in meta:
+            meta["time_datetime"] = el.get("datetime")
+    for el in tree.xpath("//*[@itemprop='datePublished'][@datetime or @content]"):
+        meta.setdefault("published", el.get("datetime") or el.get("content"))
+    for node in json_ld_articles(tree):
+        meta["jsonld_article"] = True
+        for key, field in (
+            ("headline", "ld_title"),
+            ("datePublished", "ld_published"),
+            ("dateModified", "modified"),
+            ("articleSection", "section"),
+        ):
+            value = node.get(key)
+            if isinstance(value, list):
+                value = value[0] if value else None
+            if isinstance(value, str) and value.strip():
+                meta.setdefault(field, clean(value))
+        author = node.get("author")
+        names = [
+            a.get("name") if isinstance(a, dict) else a
+            for a in (author if isinstance(author, list) else [author])
+        ]
+        names = [clean(n) for n in names if isinstance(n, str) and n.strip()]
+        if names:
+            meta.setdefault("ld_author", ", ".join(names))
+        keywords = node.get("keywords")
+        if isinstance(keywords, str) and keywords.strip():
+            meta.setdefault("ld_keywords", [clean(k) for k in keywords.split(",") if k.strip()])
+        elif isinstance(keywords, list):
+            meta.setdefault("ld_keywords", [clean(k) for k in keywords if isinstance(k, str)])
+    title = tree.find(".//title")
+    meta["html_title"] = clean(title.text_content()) if title is not None else ""
+    meta["title"] = meta.get("og_title") or meta.get("ld_title") or meta["html_title"] or None
+    return meta
+
+
+def json_ld_articles(tree: lxml.html.HtmlElement) -> Iterator[dict]:
+    """JSON-LD nodes whose @type is an article type (NewsArticle, Article, ...)."""
+    for script in tree.xpath("//script[@type='application/ld+json']"):
+        try:
+            data = json.loads(script.text_content() or "null")
+        except ValueError:
+            continue
+        stack = data if isinstance(data, list) else [data]
+        while stack:
+            node = stack.pop(0)
+            if not isinstance(node, dict):
+                continue
+            stack.extend(node.get("@graph") or [])
+            kinds = node.get("@type")
+            kinds = kinds if isinstance(kinds, list) else [kinds]
+            if any(isinstance(k, str) and k.endswith("Article") for k in kinds):
+                yield node
+
+
+# ---------------------------------------------------------------- title
+
+
+def select_one(tree: lxml.html.HtmlElement, selector: str | None) -> lxml.html.HtmlElement | None:
+    if not selector:
+        return None
+    try:
+        found = tree.cssselect(selector)
+    except Exception:  # a bad selector in a profile must not kill the crawl
+        return None
+    return found[0] if found else None
+
+
+def similarity(a: str, b: str) -> float:
+    """Word overlap of a against b (how much of a's words are in b)."""
+    wa, wb = set(a.lower().split()), set(b.lower().split())
+    return len(wa & wb) / len(wa) if wa else 0.0
+
+
+def find_title_element(tree, meta: dict, profile: SiteProfile):
+    """The headline element: the profile's, else the <h1> (or title-like heading) that
+    matches the page's metadata title, skipping category h1s and logos."""
+    chosen = select_one(tree, profile.selectors.get("title"))
+    if chosen is not None and clean(chosen.text_content()):
+        return chosen
+    reference = meta.get("og_title") or meta.get("ld_title") or meta.get("html_title") or ""
+    candidates = [h for h in tree.iter("h1") if len(clean(h.text_content()).split()) >= 2]
+    if not candidates:
+        candidates = [
+            el
+            for el in tree.xpath(
+                "//h2|//h3|//*[contains(@class,'title') or contains(@class,'tieude')"
+                " or contains(@class,'headline')]"
+            )
+            if 4 <= len(clean(el.text_content()).split()) <= 40 and not in_chrome(el)
+        ]
+    if not candidates:
+        return None
+
+    def score(el) -> float:
+        text = clean(el.text_content())
+        s = similarity(text, reference) if reference else 0.0
+        s += min(len(text.split()), 25) / 100  # a headline is longer than a section name
+        if in_chrome(el) or el.xpath("ancestor::a") or el.find(".//img") is not None:
+            s -= 1
+        return s
+
+    return max(candidates, key=score)
+
+
+def in_chrome(el) -> bool:
+    """Whether an element sits in the page's header, navigation, sidebar or footer."""
+    for anc in el.iterancestors():
+        if anc.tag in ("header", "nav", "footer", "aside"):
+            return True
+        cls = f"{anc.get('class', '')} {anc.get('id', '')}".lower()
+        if re.search(
+            r"(^|[\s_-])(header|footer|menu|navbar|sidebar|topbar|top-bar|nav)($|[\s_-])", cls
+        ):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- body
+
+
+def find_body_element(tree, profile: SiteProfile):
+    for selector in [profile.selectors.get("body"), *BODY_SELECTORS]:
+        if not selector:
+            continue
+        el = select_one(tree, selector)
+        if el is not None and len(el.text_content().split()) >= 30:
+            return el
+    return None
+
+
+def strip_chrome(root) -> None:
+    """Remove elements that are never article text, in place."""
+    for el in list(root.iter(*CHROME_TAGS)):
+        if el.getparent() is not None:
+            el.drop_tree()
+    for el in list(root.iter(etree.Comment)):
+        if el.getparent() is not None:
+            el.drop_tree()
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str) or el.getparent() is None:
+            continue
+        cls = f"{el.get('class', '')} {el.get('id', '')}"
+        if cls.strip() and BOILERPLATE_CLASS.search(cls) and el is not root:
+            el.drop_tree()
+
+
+def content_blocks(container) -> list[Block]:
+    """The paragraphs of an article container, in order, without boxes that are not the
+    article (related links, share buttons, template text, view counters)."""
+    root = lxml.html.fromstring(lxml.html.tostring(container, encoding="unicode"))
+    strip_chrome(root)
+    blocks = []
+    for block in iter_blocks(root):
+        text = TEMPLATE_TEXT.sub("", block.text)
+        text = clean(VIEW_COUNTER.sub("", text)) if VIEW_COUNTER.search(text) else clean(text)
+        if not text or SHARE_TEXT.match(text):
+            continue
+        block.text = text
+        blocks.append(block)
+    return drop_related(blocks)
+
+
+def iter_blocks(root) -> Iterator[Block]:
+    """Walk a subtree and yield one Block per run of inline text between block edges,
+    so bare <div> paragraphs and text next to nested blocks are both kept."""
+    parts: list[str] = []
+    link_chars = 0
+    owner = root
+
+    def flush() -> Block | None:
+        nonlocal parts, link_chars
+        text = "".join(parts)
+        block = None
+        if text.strip():
+            total = len(text.strip()) or 1
+            block = Block(
+                text=text,
+                element=owner,
+                link_ratio=min(1.0, link_chars / total),
+                bold=is_bold(owner, text),
+                right=is_right(owner),
+            )
+        parts, link_chars = [], 0
+        return block
+
+    def walk(el, in_link: bool) -> Iterator[Block]:
+        nonlocal owner, link_chars
+        tag = el.tag if isinstance(el.tag, str) else ""
+        is_block = tag in BLOCK_TAGS
+        if is_block:
+            b = flush()
+            if b:
+                yield b
+            owner = el
+        if tag == "br":
+            parts.append(" ")
+        elif tag == "img":
+            pass
+        if el.text and tag:
+            parts.append(el.text)
+            if in_link or tag == "a":
+                link_chars += len(el.text.strip())
+        for child in el:
+            yield from walk(child, in_link or tag == "a")
+            if child.tail:
+                parts.append(child.tail)
+                if in_link or tag == "a":
+                    link_chars += len(child.tail.strip())
+        if is_block:
+            b = flush()
+            if b:
+                yield b
+            owner = el.getparent() if el.getparent() is not None else el
+
+    yield from walk(root, False)
+    last = flush()
+    if last:
+        yield last
+
+
+def is_bold(el, text: str) -> bool:
+    """Whether a block's text is all bold (a lead or a byline), judged by its markup."""
+    if el.tag in ("strong", "b", "h2", "h3", "h4"):
+        return True
+    style = (el.get("style") or "").replace(" ", "").lower()
+    if "font-weight:bold" in style or "font-weight:700" in style:
+        return True
+    bold_text = "".join(b.text_content() for b in el.xpath(".//strong|.//b"))
+    return len(clean(bold_text)) >= 0.9 * len(clean(text)) > 0
+
+
+def is_right(el) -> bool:
+    for node in [el, *el.iterancestors()][:3]:
+        style = (node.get("style") or "").replace(" ", "").lower()
+        if "text-align:right" in style or (node.get("align") or "").lower() == "right":
+            return True
+        if re.search(r"(^|\s)(text-right|right|align-right)(\s|$)", node.get("class") or ""):
+            return True
+    return any(
+        "text-align:right" in (c.get("style") or "").replace(" ", "").lower() for c in el.iter()
+    )
+
+
+def drop_related(blocks: list[Block]) -> list[Block]:
+    """Drop "Tin liên quan" style boxes: their heading and the link lines that follow,
+    and any line that is essentially a link to another page."""
+    kept: list[Block] = []
+    skipping = False
+    for b in blocks:
+        if RELATED_HEADING.match(b.text) and len(b.text) < 80:
+            skipping = True
+            continue
+        if b.link_ratio >= 0.6:
+            continue
+        if skipping and b.link_ratio > 0.3:
+            continue
+        skipping = False
+        kept.append(b)
+    return kept
+
+
+def word_count(blocks: Iterable[Block]) -> int:
+    return sum(len(b.text.split()) for b in blocks)
+
+
+def density_blocks(tree) -> list[Block]:
+    """For layouts with no known container (portals, table layouts): pick the element
+    that holds the most non-link paragraph text among its children."""
+    root = lxml.html.fromstring(lxml.html.tostring(tree, encoding="unicode"))
+    strip_chrome(root)
+    scores: dict = {}
+    for block in iter_blocks(root):
+        text = clean(block.text)
+        if len(text) < 40 or block.link_ratio > 0.3:
+            continue
+        el = block.element
+        parent = el.getparent()
+        weight = len(text)
+        for target, share in (
+            (el, 0.5),
+            (parent, 1.0),
+            (parent.getparent() if parent is not None else None, 0.5),
+        ):
+            if target is not None:
+                scores[target] = scores.get(target, 0) + weight * share
+    if not scores:
+        return []
+    best = max(scores, key=scores.get)
+    blocks = []
+    for block in iter_blocks(best):
+        text = clean(TEMPLATE_TEXT.sub("", block.text))
+        if text and not SHARE_TEXT.match(text):
+            block.text = text
+            blocks.append(block)
+    return drop_related(blocks)
+
+
+def trafilatura_blocks(tree, url: str) -> list[Block]:
+    """Last resort: trafilatura's main-text extraction, one block per line."""
+    import trafilatura  # imported lazily: it is slow to import and rarely needed
+
+    doc = trafilatura.bare_extraction(
+        lxml.html.tostring(tree, encoding="unicode"),
+        url=url,
+        include_comments=False,
+        with_metadata=False,
+    )
+    text = getattr(doc, "text", None) or ""
+    return [
+        Block(text=clean(line), element=tree, link_ratio=0.0, bold=False, right=False)
+        for line in text.splitlines()
+        if clean(line)
+    ]
+
+
+# ---------------------------------------------------------------- lead and byline
+
+
+def find_lead(
+    tree, blocks: list[Block], profile: SiteProfile, meta: dict
+) -> tuple[str | None, list[Block]]:
+    """The sapo: a profile/known lead element, else a bold first paragraph, else a first
+    paragraph that the page's own description repeats."""
+    for selector in [profile.selectors.get("lead"), *LEAD_SELECTORS]:
+        el = select_one(tree, selector) if selector else None
+        if el is not None and not in_chrome(el):
+            text = clean(el.text_content())
+            if len(text.split()) >= 5:
+                rest = [
+                    b
+                    for b in blocks
+                    if b.text != text and strip_lead_code(b.text) != strip_lead_code(text)
+                ]
+                return text, rest
+    if not blocks:
+        return None, blocks
+    first = blocks[0]
+    description = meta.get("description") or ""
+    if (first.bold and len(first.text.split()) >= 8) or (
+        description
+        and len(first.text.split()) >= 8
+        and similarity(strip_lead_code(first.text), description) > 0.8
+        and similarity(description, first.text) > 0.8
+    ):
+        return first.text, blocks[1:]
+    # A bold code-prefixed opening ("BHG - ...") inside the first body paragraph.
+    if LEAD_CODE.match(first.text) and first.element.xpath(".//strong|.//b"):
+        bold = clean(" ".join(b.text_content() for b in first.element.xpath(".//strong|.//b")))
+        if first.text.startswith(bold) and len(bold.split()) >= 8:
+            rest_text = clean(first.text[len(bold) :])
+            rest = (
+                [Block(rest_text, first.element, first.link_ratio, False, first.right)]
+                if rest_text
+                else []
+            )
+            return bold, rest + blocks[1:]
+    return None, blocks
+
+
+def strip_lead_code(text: str) -> str:
+    return LEAD_CODE.sub("", text, count=1).strip()
+
+
+def find_byline(tree, blocks: list[Block], profile: SiteProfile, meta: dict, body_el):
+    """Author and original outlet, from a byline element or the last body lines.
+    Returns (author, source, blocks without the byline lines)."""
+    author: str | None = None
+    source: str | None = None
+    # Credits and bylines sit at the end of the body: look at the last two lines.
+    for _ in range(2):
+        if not blocks:
+            break
+        last = blocks[-1]
+        parsed = parse_byline_line(last)
+        if parsed is None:
+            break
+        name, outlet = parsed
+        author = author or name
+        source = source or outlet
+        blocks = blocks[:-1]
+    if author is None:
+        for selector in [profile.selectors.get("author"), *AUTHOR_SELECTORS]:
+            el = select_one(tree, selector) if selector else None
+            if el is not None and not in_chrome(el):
+                text = clean(el.text_content())
+                if text and len(text) <= 80:
+                    name, outlet = split_credit(text)
+                    author, source = name or author, source or outlet
+                    blocks = [b for b in blocks if b.text != text]
+                    break
+    if author is None:
+        candidate = meta.get("ld_author") or meta.get("author")
+        if candidate and not looks_like_site_name(candidate, meta, profile):
+            author = candidate
+    return author or None, source, blocks
+
+
+def parse_byline_line(block: Block) -> tuple[str | None, str | None] | None:
+    """(author, source) when a body line is a byline or credit, else None."""
+    text = block.text.strip()
+    if len(text) > 90 or len(text.split()) > 12:
+        return None
+    credit = CREDIT.match(text)
+    if credit:
+        name, _ = split_credit(credit.group("name"))
+        return name, credit.group("outlet")
+    wire = WIRE_SOURCE.match(text)
+    if wire:
+        return None, wire.group("source").strip()
+    if ROLE_PREFIX.match(text):
+        name, outlet = split_credit(ROLE_PREFIX.sub("", text))
+        return name, outlet
+    if (block.right or block.bold or looks_like_name(text)) and looks_like_name(text):
+        return text.rstrip("."), None
+    return None
+
+
+def split_credit(text: str) -> tuple[str | None, str | None]:
+    """'Bài, ảnh: Minh Hòa (baocaobang.vn)' -> ('Minh Hòa', 'baocaobang.vn')."""
+    text = ROLE_PREFIX.sub("", clean(text))
+    credit = CREDIT.match(text)
+    if credit:
+        return credit.group("name").strip(" -–,"), credit.group("outlet")
+    wire = WIRE_SOURCE.match(text)
+    if wire:
+        return None, wire.group("source").strip()
+    return (text.strip(" -–,.") or None), None
+
+
+def looks_like_name(text: str) -> bool:
+    """A short line of capitalised words (a person, initials like 'P.Y', or 'Nhóm PV')."""
+    text = text.strip().rstrip(".")
+    if not text or len(text) > 60 or text.endswith((":", "?", "!")):
+        return False
+    words = re.split(r"\s+|\s*[-–,&]\s*", text)
+    words = [w for w in words if w]
+    if not 1 <= len(words) <= 7:
+        return False
+    return all(NAME_WORD.match(w) for w in words)
+
+
+def looks_like_site_name(value: str, meta: dict, profile: SiteProfile) -> bool:
+    low = value.lower()
+    site = (meta.get("site_name") or profile.title or "").lower()
+    return (
+        bool(site and (low in site or site in low))
+        or low.startswith(("báo ", "tạp chí", "cổng"))
+        or "." in low
+    )
+
+
+# ---------------------------------------------------------------- dates
+
+
+def find_published(tree, meta: dict, profile: SiteProfile, title_el) -> FoundDate | None:
+    """Publication time: the profile's element, then metadata with a time, then the
+    visible date nearest after the headline (never the header's "today")."""
+    tz = profile.timezone or VN_TZ
+    el = select_one(tree, profile.selectors.get("date"))
+    if el is not None:
+        found = find_date(clean(el.text_content()) or el.get("datetime") or "", tz)
+        if found:
+            return found
+    date_only: FoundDate | None = None
+    for key in ("published", "ld_published", "time_datetime"):
+        value = meta.get(key)
+        found = find_date(value, tz) if value else None
+        if found and found.has_time:
+            return found
+        date_only = date_only or found
+    visible = visible_dates(tree, tz, title_el)
+    if date_only:
+        # JSON-LD with a date but no time: the visible byline often has the time.
+        for found in visible:
+            if found.value.date() == date_only.value.date() and found.has_time:
+                return found
+        return date_only
+    timed = [f for f in visible if f.has_time]
+    return (timed or visible or [None])[0]
+
+
+def visible_dates(tree, tz: str, title_el) -> list[FoundDate]:
+    """Date phrases in short text elements, ordered by how close after the headline they
+    sit; those in the page header/nav and before the headline come last."""
+    order = {el: i for i, el in enumerate(tree.iter())}
+    anchor = order.get(title_el, 0) if title_el is not None else 0
+    scored = []
+    seen = set()
+    for el in tree.iter():
+        if not isinstance(el.tag, str) or el.tag in (
+            "script",
+            "style",
+            "title",
+            "head",
+            "meta",
+            "option",
+        ):
+            continue
+        text = clean(el.text_content())
+        if not text or len(text) > 160 or not re.search(r"\d", text) or text in seen:
+            continue
+        # Only the innermost element carrying the phrase: parents repeat it.
+        if any(clean(c.text_content()) == text for c in el if isinstance(c.tag, str)):
+            continue
+        found = find_date(text, tz)
+        if not found:
+            continue
+        seen.add(text)
+        pos = order[el]
+        distance = pos - anchor if pos >= anchor else 100000 + (anchor - pos)
+        if in_chrome(el):
+            distance += 200000
+        cls = f"{el.get('class', '')} {el.get('id', '')}"
+        if DATE_CLASS.search(cls):
+            distance -= 5
+        scored.append((distance, found))
+    scored.sort(key=lambda pair: pair[0])
+    return [f for _, f in scored]
+
+
+# ---------------------------------------------------------------- category, tags, image
+
+
+def find_category(tree, meta: dict, profile: SiteProfile, title: str | None) -> str | None:
+    el = select_one(tree, profile.selectors.get("category"))
+    if el is not None and clean(el.text_content()):
+        return clean(el.text_content())
+    for crumb in tree.xpath(
+        "//*[contains(@class,'breadcrumb') or contains(@class,'cate_title') "
+        "or contains(@class,'category') or contains(@class,'chuyen-muc')]"
+    ):
+        if in_chrome(crumb) and "breadcrumb" not in (crumb.get("class") or ""):
+            continue
+        items = [clean(a.text_content()) for a in crumb.xpath(".//a|.//li[not(.//a)]")]
+        items = [
+            i
+            for i in items
+            if i and i.lower() not in ("trang chủ", "home", "trang chu") and i != title
+        ]
+        if items:
+            return items[-1]
+    return meta.get("section")
+
+
+def find_tags(tree, meta: dict, profile: SiteProfile) -> list[str]:
+    selector = profile.selectors.get("tags")
+    if selector:
+        try:
+            found = [clean(a.text_content()) for a in tree.cssselect(selector)]
+        except Exception:
+            found = []
+        if found:
+            return list(dict.fromkeys(t for t in found if t))
+    if meta["tags"]:
+        return list(dict.fromkeys(meta["tags"]))
+    for box in tree.xpath("//*[@class or @id]"):
+        cls = f"{box.get('class', '')} {box.get('id', '')}"
+        if TAG_CLASS.search(cls) and not in_chrome(box):
+            tags = [clean(a.text_content()).lstrip("#").strip() for a in box.iter("a")]
+            tags = [t for t in tags if t and len(t) <= 60]
+            if tags:
+                return list(dict.fromkeys(tags))
+    return []
+
+
+def find_image(tree, meta: dict, body_el, url: str) -> tuple[str | None, str | None]:
+    image = meta.get("image")
+    caption = None
+    figure = None
+    if body_el is not None:
+        figure = body_el.find(".//figure")
+        img = body_el.find(".//img")
+        if image is None and img is not None and img.get("src"):
+            image = urljoin(url, img.get("src"))
+    if figure is not None:
+        cap = figure.find(".//figcaption")
+        caption = clean(cap.text_content()) if cap is not None else None
+    return image, caption or None
+
+
+# ---------------------------------------------------------------- is it an article?
+
+MIN_ARTICLE_WORDS = 40
+
+
+def article_verdict(article: Article, profile: SiteProfile) -> tuple[bool, str]:
+    """Whether an extracted page is a news article worth storing, with the reason.
+
+    Sections, tag pages, galleries, video pages and error pages served with 200 must
+    never become articles: we need a headline, real running text, and at least one
+    sign from the page or its URL that it is an article.
+    """
+    url = article.url
+    by_profile = profile.is_article_url(url)
+    if by_profile is False:
+        return False, "not an article URL for this site"
+    path = urlsplit(url).path
+    if by_profile is None and NON_ARTICLE_URL.search(path):
+        return False, "section, tag, media or search page"
+    if not article.title:
+        return False, "no headline"
+    if article.word_count < MIN_ARTICLE_WORDS:
+        return False, f"too little text ({article.word_count} words)"
+    signals = article.signals
+    if signals.get("og_type") in ("website", "video.other", "video", "profile") and not (
+        by_profile or looks_like_article(url) or signals.get("jsonld_article")
+    ):
+        return False, f"og:type is {signals['og_type']}"
+    if by_profile or signals.get("jsonld_article") or signals.get("og_type") == "article":
+        return True, "article"
+    if looks_like_article(url) and (signals.get("has_date") or signals.get("container")):
+        return True, "article"
+    if signals.get("has_date") and signals.get("container"):
+        return True, "article"
+    return False, "no sign of an article (no date, article markup or article URL)"

@@ -1,0 +1,344 @@
+"""The archive's SQLite schema and every write to it.
+
+This is the one module that knows the schema. Everything else calls the small
+functions here, passing the database first (sqlite-utils style). Nothing here knows
+about Scrapy.
+
+Tables (documented for researchers in metadata.yml):
+- ``articles``: one row per canonical article URL; full-text indexed.
+- ``article_tags``: one row per (article, tag), so tags facet cheaply.
+- ``pages``: the raw HTML of every fetched article page (gzip), for ``vnnews reextract``.
+- ``sites``: the newspapers of the registry.
+- ``crawls``: one row per crawl run and site, with its counts.
+- ``failures``: pages that could not be fetched or extracted, with the reason.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from archive.models import Article
+
+SCHEMA_VERSION = 1
+# unicode61 with remove_diacritics 2 folds letters carrying two marks (ồ, ờ) too;
+# đ/Đ never folds, so searches expand d → (d OR đ) at query time instead.
+FTS_TOKENIZE = "unicode61 remove_diacritics 2"
+FTS_COLUMNS = ["title", "lead", "body"]
+
+ARTICLE_COLUMNS = {
+    "url": str,
+    "site": str,
+    "title": str,
+    "lead": str,
+    "body": str,
+    "author": str,
+    "published_at": str,
+    "published_date": str,
+    "modified_at": str,
+    "category": str,
+    "tags": str,
+    "source": str,
+    "image": str,
+    "image_caption": str,
+    "language": str,
+    "word_count": int,
+    "content_hash": str,
+    "first_seen_at": str,
+    "fetched_at": str,
+    "updated_at": str,
+}
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def open_db(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating if needed) an archive database in WAL mode with its schema."""
+    conn = sqlite3.connect(str(path), timeout=30)
+    db = sqlite_utils.Database(conn)  # turns recursive_triggers on: FTS stays in sync
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    ensure_schema(db)
+    return db
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create missing tables, columns and indexes; safe to run on every open."""
+    if "articles" not in db.table_names():
+        db["articles"].create(ARTICLE_COLUMNS, pk="url", not_null={"site"})
+    else:
+        db["articles"].add_missing_columns([ARTICLE_COLUMNS])  # type: ignore[list-item]
+    articles = db["articles"]
+    if not db["articles_fts"].exists():
+        articles.enable_fts(FTS_COLUMNS, tokenize=FTS_TOKENIZE, create_triggers=True)
+    for columns in (
+        ["site"],
+        ["published_at"],
+        ["published_date"],
+        ["category"],
+        ["site", "published_date"],
+    ):
+        articles.create_index(columns, if_not_exists=True)
+
+    db["article_tags"].create(
+        {"url": str, "tag": str},
+        pk=("url", "tag"),
+        foreign_keys=[("url", "articles", "url")],
+        if_not_exists=True,
+    )
+    db["article_tags"].create_index(["tag"], if_not_exists=True)
+    db["pages"].create(
+        {
+            "url": str,
+            "site": str,
+            "fetched_at": str,
+            "status": int,
+            "content_type": str,
+            "encoding": str,
+            "html_gz": bytes,
+        },
+        pk="url",
+        if_not_exists=True,
+    )
+    db["sites"].create(
+        {
+            "name": str,
+            "title": str,
+            "province": str,
+            "family": str,
+            "homepage": str,
+            "domains": str,
+            "status": str,
+            "merged_into": str,
+            "unverified": str,
+        },
+        pk="name",
+        if_not_exists=True,
+    )
+    db["crawls"].create(
+        {
+            "id": int,
+            "site": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "requests": int,
+            "new": int,
+            "updated": int,
+            "unchanged": int,
+            "skipped": int,
+            "failed": int,
+            "robots_refused": int,
+            "last_error": str,
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db["failures"].create(
+        {
+            "id": int,
+            "url": str,
+            "site": str,
+            "crawl_id": int,
+            "kind": str,
+            "http_status": int,
+            "message": str,
+            "attempts": int,
+            "at": str,
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db["failures"].create_index(["site", "at"], if_not_exists=True)
+    db["_meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db["_meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+
+
+def content_hash(article: Article) -> str:
+    """A digest of what a reader sees, to tell an edited article from an unchanged one."""
+    parts = [article.title, article.lead, article.body, article.author, article.published_at]
+    return hashlib.sha1("\x1f".join(p or "" for p in parts).encode()).hexdigest()
+
+
+def local_date(published_at: str | None) -> str | None:
+    """The calendar date as printed in the paper (SQLite's date() would convert to UTC)."""
+    return published_at[:10] if published_at else None
+
+
+def save_article(
+    db: sqlite_utils.Database,
+    article: Article,
+    fetched_at: str | None = None,
+    raw: RawPage | None = None,
+) -> str:
+    """Insert or update one article (and its raw page) in one transaction.
+
+    Returns "new", "updated" or "unchanged". A crawl killed at any moment leaves either
+    the old row or the new one, with the FTS index and tags in step.
+    """
+    fetched_at = fetched_at or now_iso()
+    digest = content_hash(article)
+    existing = db.execute(
+        "select content_hash, first_seen_at from articles where url = ?", [article.url]
+    ).fetchone()
+    if existing is None:
+        outcome, first_seen = "new", fetched_at
+    elif existing[0] != digest:
+        outcome, first_seen = "updated", existing[1]
+    else:
+        outcome, first_seen = "unchanged", existing[1]
+    row = {
+        "url": article.url,
+        "site": article.site,
+        "title": article.title,
+        "lead": article.lead,
+        "body": article.body,
+        "author": article.author,
+        "published_at": article.published_at,
+        "published_date": local_date(article.published_at),
+        "modified_at": article.modified_at,
+        "category": article.category,
+        "tags": json.dumps(article.tags, ensure_ascii=False),
+        "source": article.source,
+        "image": article.image,
+        "image_caption": article.image_caption,
+        "language": article.language,
+        "word_count": article.word_count,
+        "content_hash": digest,
+        "first_seen_at": first_seen,
+        "fetched_at": fetched_at,
+        "updated_at": fetched_at,
+    }
+    conn = db.conn
+    with conn:
+        if raw is not None:
+            _save_page(conn, article.url, article.site, raw, fetched_at)
+        if outcome == "unchanged":
+            conn.execute(
+                "update articles set fetched_at = ? where url = ?", [fetched_at, article.url]
+            )
+            return outcome
+        columns = ", ".join(row)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in row if c not in ("url", "first_seen_at"))
+        # An UPSERT updates in place, so the FTS triggers see one UPDATE, not a
+        # DELETE + INSERT as INSERT OR REPLACE would cause.
+        conn.execute(
+            f"insert into articles ({columns}) values ({', '.join('?' * len(row))}) "
+            f"on conflict(url) do update set {updates}",
+            list(row.values()),
+        )
+        conn.execute("delete from article_tags where url = ?", [article.url])
+        conn.executemany(
+            "insert or ignore into article_tags (url, tag) values (?, ?)",
+            [(article.url, tag) for tag in dict.fromkeys(article.tags)],
+        )
+    return outcome
+
+
+@dataclass
+class RawPage:
+    """A fetched response as it came off the wire."""
+
+    body: bytes
+    status: int = 200
+    content_type: str | None = None
+    encoding: str | None = None
+
+
+def _save_page(
+    conn: sqlite3.Connection, url: str, site: str, raw: RawPage, fetched_at: str
+) -> None:
+    conn.execute(
+        "insert or replace into pages (url, site, fetched_at, status, content_type, encoding, html_gz) "
+        "values (?, ?, ?, ?, ?, ?, ?)",
+        [
+            url,
+            site,
+            fetched_at,
+            raw.status,
+            raw.content_type,
+            raw.encoding,
+            gzip.compress(raw.body),
+        ],
+    )
+
+
+def iter_pages(db: sqlite_utils.Database, site: str | None = None) -> Iterable[dict]:
+    """Stored raw pages, decompressed, for re-extraction."""
+    where, args = ("site = ?", [site]) if site else (None, None)
+    for row in db["pages"].rows_where(where, args, order_by="url"):
+        row["html"] = gzip.decompress(row.pop("html_gz"))
+        yield row
+
+
+def known_urls(db: sqlite_utils.Database, site: str | None = None) -> set[str]:
+    """Article URLs already archived (for incremental crawls)."""
+    if site:
+        rows = db.execute("select url from articles where site = ?", [site])
+    else:
+        rows = db.execute("select url from articles")
+    return {r[0] for r in rows}
+
+
+def save_site(db: sqlite_utils.Database, row: dict) -> None:
+    db["sites"].upsert(row, pk="name", alter=True)
+
+
+def start_crawl(db: sqlite_utils.Database, site: str) -> int:
+    """Open a crawl record and return its id."""
+    table = db["crawls"].insert({"site": site, "started_at": now_iso(), "status": "running"})
+    return table.last_pk  # type: ignore[return-value]
+
+
+def finish_crawl(db: sqlite_utils.Database, crawl_id: int, status: str, counts: dict) -> None:
+    fields = {
+        k: counts.get(k, 0)
+        for k in ("requests", "new", "updated", "unchanged", "skipped", "failed", "robots_refused")
+    }
+    fields["last_error"] = counts.get("last_error")
+    db["crawls"].update(crawl_id, {"finished_at": now_iso(), "status": status, **fields})
+
+
+def record_failure(
+    db: sqlite_utils.Database,
+    *,
+    url: str,
+    site: str,
+    crawl_id: int | None,
+    kind: str,
+    message: str,
+    http_status: int | None = None,
+    attempts: int = 1,
+) -> None:
+    """Log a page that could not be archived, with the reason, for the operator."""
+    db["failures"].insert(
+        {
+            "url": url,
+            "site": site,
+            "crawl_id": crawl_id,
+            "kind": kind,
+            "http_status": http_status,
+            "message": message[:500],
+            "attempts": attempts,
+            "at": now_iso(),
+        }
+    )
+
+
+def site_counts(db: sqlite_utils.Database) -> dict[str, dict]:
+    """Per-site article counts and date range, for `vnnews sites`."""
+    rows = db.execute(
+        "select site, count(*), min(published_at), max(published_at), max(fetched_at) "
+        "from articles group by site"
+    ).fetchall()
+    return {r[0]: {"articles": r[1], "first": r[2], "last": r[3], "fetched": r[4]} for r in rows}
