@@ -221,31 +221,33 @@ def run_crawl(
     return results
 
 
+SUMMARY_COLUMNS = (
+    "status",
+    "requests",
+    "new",
+    "updated",
+    "unchanged",
+    "skipped",
+    "failed",
+    "missing",
+    "robots_refused",
+)
+
+
 def print_summary(results: list[dict]) -> None:
-    columns = (
-        "site",
-        "status",
-        "requests",
-        "new",
-        "updated",
-        "unchanged",
-        "skipped",
-        "failed",
-        "robots_refused",
-    )
+    """One line per site: what the run did, then why a site did not finish cleanly."""
     click.echo("")
-    click.echo("  ".join(f"{c:>14}" if c != "site" else f"{c:<24}" for c in columns))
+    click.echo(f"{'site':<20}" + "".join(f"{c:>15}" for c in SUMMARY_COLUMNS))
     for row in results:
         click.echo(
-            "  ".join(
-                f"{str(row.get(c) or 0):>14}" if c != "site" else f"{row.get(c, ''):<24}"
-                for c in columns
-            )
+            f"{row.get('site', ''):<20}"
+            + "".join(f"{row.get(c) or 0:>15}" for c in SUMMARY_COLUMNS)
         )
+    for row in results:
         if row.get("status") == "refused":
-            click.echo(f"  {row['site']}: robots.txt refused us; nothing was fetched.", err=True)
+            click.echo(f"{row['site']}: robots.txt refused us; nothing was fetched.", err=True)
         elif row.get("last_error") and row.get("status") != "ok":
-            click.echo(f"  {row['site']}: last error: {row['last_error']}", err=True)
+            click.echo(f"{row['site']}: last error: {row['last_error']}", err=True)
 
 
 @cli.command()

@@ -923,7 +923,7 @@ def article_verdict(article: Article, profile: SiteProfile) -> tuple[bool, str]:
     if by_profile is False:
         return False, "not an article URL for this site"
     path = urlsplit(url).path
-    if by_profile is None and NON_ARTICLE_URL.search(path):
+    if NON_ARTICLE_URL.search(path):
         return False, "section, tag, media or search page"
     if not article.title:
         return False, "no headline"

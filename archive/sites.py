@@ -308,8 +308,8 @@ def generic_profile(url: str) -> SiteProfile:
     parts = urlsplit(url)
     host = host_of(url)
     homepage = f"{parts.scheme}://{parts.netloc}/"
-    name = host.replace(":", "_") if parts.port is None else f"{host}_{parts.port}"
-    return SiteProfile(name=name, title=host, homepage=homepage, domains=(host,), generic=True)
+    # Named by host alone, so that runs on another day (or port) add to the same site.
+    return SiteProfile(name=host, title=host, homepage=homepage, domains=(host,), generic=True)
 
 
 def with_base_url(profile: SiteProfile, base_url: str) -> SiteProfile:

@@ -138,6 +138,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "unchanged": int,
             "skipped": int,
             "failed": int,
+            "missing": int,
             "robots_refused": int,
             "last_error": str,
         },
@@ -303,7 +304,16 @@ def start_crawl(db: sqlite_utils.Database, site: str) -> int:
 def finish_crawl(db: sqlite_utils.Database, crawl_id: int, status: str, counts: dict) -> None:
     fields = {
         k: counts.get(k, 0)
-        for k in ("requests", "new", "updated", "unchanged", "skipped", "failed", "robots_refused")
+        for k in (
+            "requests",
+            "new",
+            "updated",
+            "unchanged",
+            "skipped",
+            "failed",
+            "missing",
+            "robots_refused",
+        )
     }
     fields["last_error"] = counts.get("last_error")
     db["crawls"].update(crawl_id, {"finished_at": now_iso(), "status": status, **fields})

@@ -43,8 +43,12 @@ class ArchivePipeline:
         elif kind == "skipped":
             self.counts["skipped"] += 1
         elif kind == "failure":
-            robots = item["reason"] == "robots"
-            self.counts["robots_refused" if robots else "failed"] += 1
+            if item["reason"] == "robots":
+                self.counts["robots_refused"] += 1
+            elif item.get("http_status") in (404, 410):
+                self.counts["missing"] += 1  # a dead link: recorded, but not a site failure
+            else:
+                self.counts["failed"] += 1
             self.counts["last_error"] = f"{item['reason']}: {item['url']}"  # type: ignore[assignment]
             store.record_failure(
                 self.db,

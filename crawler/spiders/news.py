@@ -20,7 +20,7 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from archive import store
 from archive.extract import article_verdict, content_type_encoding, extract
-from archive.sites import SiteProfile, resolve_target
+from archive.sites import JsonListing, SiteProfile, resolve_target
 from archive.urls import canonicalize, is_crawlable, is_day_archive, looks_like_article
 
 # Places feeds and sitemaps usually live when a site does not link them.
@@ -166,7 +166,7 @@ class NewsSpider(scrapy.Spider):
     def parse_robots(self, response: Response):
         if response.status != 200 or not isinstance(response, TextResponse):
             return
-        for url in sitemap_urls_from_robots(response.text, base_url=response.url):
+        for url in sitemap_urls_from_robots(response.body, base_url=response.url):
             yield self.request(
                 url, self.parse_sitemap, priority=PRIORITY_FEED, meta={"kind": "sitemap"}
             )
@@ -282,6 +282,8 @@ class NewsSpider(scrapy.Spider):
         fresh = [u for u in articles if u not in self.known]
         for url in fresh:
             yield from self.follow_article(url, source="link")
+        for listing in script_listings(response):
+            yield self.json_page(listing, listing.first_page)
         # Walk on through listing pages only while they still lead somewhere new: an
         # incremental run stops at known ground, a backfill walks to the end.
         walk_on = response.meta.get("start") or self.backfill or bool(fresh)
@@ -339,6 +341,23 @@ def failure_kind(failure) -> str:
         "ConnectionLost": "reset",
         "IgnoreRequest": "ignored",
     }.get(name, name)
+
+
+# "Load more" buttons fetch pages of links from a JSON endpoint built in an inline
+# script, e.g. fetch('/list-post-by-category?page=' + page + '&limit=12&category_id=57').
+SCRIPT_PAGED_URL = re.compile(
+    r"""["'](?P<head>/[^"'\s]*[?&](?:page|p|trang)=)["']\s*\+\s*[\w.]+\s*(?:\+\s*["'](?P<tail>[^"'\s]*)["'])?"""
+)
+
+
+def script_listings(response: TextResponse) -> list[JsonListing]:
+    """JSON listing endpoints that a page's inline scripts page through."""
+    found = []
+    for script in response.xpath("//script[not(@src)]/text()").getall():
+        for match in SCRIPT_PAGED_URL.finditer(script):
+            template = match.group("head") + "{page}" + (match.group("tail") or "")
+            found.append(JsonListing(url=template))
+    return found
 
 
 def rel_canonical(response: TextResponse) -> str | None:

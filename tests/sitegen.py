@@ -1,0 +1,150 @@
+"""Build a small news site, in the snapshot format `archive.localsite` serves, from
+article pages: home page, paginated listing, RSS feed, sitemap, JSON listing, plus
+the things a crawler must not store (a video page, a tag page, a missing page) and a
+redirect from an old URL. Used by the end-to-end tests and the benchmarks."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+CHROME_HEAD = """<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">
+<title>{title}</title></head><body>
+<header><div class="today">Thứ Tư, 25/11/2026</div><a href="/">Báo Thử Nghiệm</a>
+<nav><a href="/">Trang chủ</a> <a href="/tin-tuc/">Tin tức</a> <a href="/tag/nong-thon-moi/">Nông thôn mới</a>
+<a href="/video/le-hoi-mua-xuan/">Video</a></nav></header><main>"""
+CHROME_FOOT = (
+    "</main><footer>Giấy phép số 01/GP-BTTTT. Địa chỉ: 01 Hoàng Đình Giong.</footer></body></html>"
+)
+
+
+@dataclass
+class SiteSpec:
+    """What the generated site offers for discovery."""
+
+    feed: bool = True
+    sitemap: bool = True
+    listing: bool = True
+    json_listing: bool = False
+    per_page: int = 4
+    robots_disallow: list[str] = field(default_factory=list)
+
+
+def article_path(url: str) -> str:
+    return unquote(urlsplit(url).path)
+
+
+def file_for(path: str) -> str:
+    """The snapshot file that serves a URL path (folders get an index.html)."""
+    path = path.lstrip("/")
+    return path + "index.html" if path.endswith("/") or not path else path
+
+
+def listing_page(title: str, items: list[tuple[str, str]], next_href: str | None) -> str:
+    rows = "".join(
+        f'<div class="story"><h3><a href="{escape(p)}">{escape(t)}</a></h3>'
+        f'<p class="summary">{escape(t)} — tóm tắt.</p></div>'
+        for p, t in items
+    )
+    nav = f'<div class="paging"><a href="{next_href}">Trang sau</a></div>' if next_href else ""
+    return CHROME_HEAD.format(title=title) + f"<h1>{title}</h1>{rows}{nav}" + CHROME_FOOT
+
+
+def build_site(
+    root: Path, articles: list[tuple[str, str, str]], spec: SiteSpec | None = None
+) -> Path:
+    """Write a site to `root`. `articles` are (url path, title, html) triples."""
+    spec = spec or SiteSpec()
+    root.mkdir(parents=True, exist_ok=True)
+    routes: dict[str, dict] = {}
+    for path, _, html in articles:
+        target = root / file_for(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(html, encoding="utf-8")
+    listed = [(p, t) for p, t, _ in articles]
+
+    home_items = listed[:3]
+    home = CHROME_HEAD.format(title="Báo Thử Nghiệm - Trang chủ") + "<h2>Tin mới</h2>"
+    home += "".join(f'<h3><a href="{escape(p)}">{escape(t)}</a></h3>' for p, t in home_items)
+    home += '<a href="/bai-viet-da-xoa-khong-con-99999.html">Bài đã gỡ</a>'
+    home += '<a href="/tin-cu/duong-dan-cu-12345.html">Đường dẫn cũ</a>'
+    if spec.feed:
+        home = home.replace(
+            "</head>",
+            '<link rel="alternate" type="application/rss+xml" href="/rss/home.rss"></head>',
+        )
+    (root / "index.html").write_text(home + CHROME_FOOT, encoding="utf-8")
+
+    if spec.listing:
+        pages = [listed[i : i + spec.per_page] for i in range(0, len(listed), spec.per_page)]
+        for n, items in enumerate(pages, start=1):
+            next_href = f"/tin-tuc/?page={n + 1}" if n < len(pages) else None
+            html = listing_page(f"Tin tức - trang {n}", items, next_href)
+            name = "tin-tuc/index.html" if n == 1 else f"tin-tuc/page-{n}.html"
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(html, encoding="utf-8")
+            if n > 1:
+                routes[f"/tin-tuc/?page={n}"] = {"file": name}
+    if spec.json_listing:
+        chunks = [listed[i : i + spec.per_page] for i in range(0, len(listed), spec.per_page)]
+        for n, items in enumerate([*chunks, []], start=1):
+            name = f"api/list-{n}.json"
+            (root / "api").mkdir(exist_ok=True)
+            (root / name).write_text(
+                json.dumps({"data": [{"link": p, "title": t} for p, t in items]})
+            )
+            routes[f"/list-post-by-category?page={n}&limit=12&category_id=1"] = {"file": name}
+        home_json = (
+            '<div id="more" data-src="/list-post-by-category?page=1&limit=12&category_id=1"></div>'
+        )
+        (root / "index.html").write_text(
+            home.replace("<h2>", home_json + "<h2>") + CHROME_FOOT, encoding="utf-8"
+        )
+    if spec.feed:
+        items = "".join(
+            f"<item><title>{escape(t)}</title><link>@@ORIGIN@@{escape(p)}?utm_source=rss&amp;utm_medium=feed</link></item>"
+            for p, t in listed[: max(1, len(listed) // 2)]
+        )
+        (root / "rss").mkdir(exist_ok=True)
+        (root / "rss/home.rss").write_text(
+            f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Báo Thử Nghiệm</title>{items}</channel></rss>',
+            encoding="utf-8",
+        )
+    if spec.sitemap:
+        urls = "".join(f"<url><loc>@@ORIGIN@@{escape(p)}</loc></url>" for p, _ in listed)
+        (root / "sitemap.xml").write_text(
+            f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>',
+            encoding="utf-8",
+        )
+    robots = "User-agent: *\n" + "".join(f"Disallow: {p}\n" for p in spec.robots_disallow)
+    if spec.sitemap:
+        robots += "Sitemap: @@ORIGIN@@/sitemap.xml\n"
+    (root / "robots.txt").write_text(robots, encoding="utf-8")
+
+    # Pages that are not articles and must never be stored.
+    (root / "video/le-hoi-mua-xuan").mkdir(parents=True, exist_ok=True)
+    (root / "video/le-hoi-mua-xuan/index.html").write_text(
+        CHROME_HEAD.format(title="Video: Lễ hội mùa xuân")
+        + '<h1>Video: Lễ hội mùa xuân ở vùng cao</h1><div class="date">10:00, 01/02/2024</div>'
+        + '<video src="/v.mp4"></video><p>Video ghi lại lễ hội.</p>'
+        + CHROME_FOOT,
+        encoding="utf-8",
+    )
+    (root / "tag/nong-thon-moi").mkdir(parents=True, exist_ok=True)
+    (root / "tag/nong-thon-moi/index.html").write_text(
+        listing_page("Nông thôn mới", listed[:2], None), encoding="utf-8"
+    )
+    routes["/tin-cu/duong-dan-cu-12345.html"] = {"redirect": listed[0][0]}
+    (root / "404.html").write_text(
+        CHROME_HEAD.format(title="Không tìm thấy trang")
+        + "<h1>Không tìm thấy trang</h1>"
+        + CHROME_FOOT,
+        encoding="utf-8",
+    )
+    (root / "_routes.json").write_text(
+        json.dumps(routes, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    return root
