@@ -57,70 +57,42 @@ BODY_SELECTORS = [
     "div.detail",
     "article .content",
 ]
-LEAD_SELECTORS = [
-    ".article__sapo",
-    ".sapo",
-    ".detail-sapo",
-    ".pHead",
-    "p.lead",
-    "div.lead",
-    ".article-summary",
-    ".summary",
-    ".chapeau",
-    "h2.description",
-    ".article__lead",
-]
-AUTHOR_SELECTORS = [
-    ".pseudonym",
-    ".article__author",
-    ".author-name",
-    ".author",
-    ".byline",
-    "[rel=author]",
-    "[itemprop=author]",
-    ".tacgia",
-    ".news-author",
-    ".detail-author",
-]
+# Class/id words that mark a lead (sapo), a byline and a headline on CMSs we have not
+# seen: matched as patterns, since every vendor spells them differently
+# (sapo_detail, NewsSummary, pHead, author_detail, lblTitle...).
+LEAD_CLASS = re.compile(
+    r"sapo|summary|chapeau|tomtat|tom-tat|(^|[\s_-])lead|phead|description|intro|excerpt", re.I
+)
+AUTHOR_CLASS = re.compile(
+    r"author|pseudonym|byline|tacgia|tac-gia|butdanh|but-danh|writer|signature", re.I
+)
+TITLE_CLASS = re.compile(r"title|tieude|tieu-de|headline|(^|[\s_-])head($|[\s_-])|heading", re.I)
 DATE_CLASS = re.compile(
     r"date|time|publish|ngay|thoigian|created|posted|pubdate|datetime|meta|update", re.I
-)
-TAG_CLASS = re.compile(
-    r"(^|[\s_-])(tags?|tag_list|tag-list|keywords?|tu-khoa|tukhoa)($|[\s_-])", re.I
-)
-BREADCRUMB_CLASS = re.compile(
-    r"breadcrumb|cate_title|category|chuyen-muc|chuyenmuc|cat-title", re.I
 )
 # Class/id words of boxes that sit inside article containers but are not the article.
 BOILERPLATE_CLASS = re.compile(
     r"related|lien-?quan|lienquan|cung-?chuyen-?muc|same-?cat|share|social|print|comment|"
     r"binh-?luan|rating|banner|advert|(^|[\s_-])ads?($|[\s_-])|quang-?cao|toolbar|sidebar|"
     r"widget|popup|newsletter|facebook|zalo|read-?more|xem-?them|doc-?them|box-?news|"
-    r"tin-?khac|other-?news|most-?read|doc-?nhieu|subscribe|(^|[\s_-])tags?($|[\s_-])|tag_list",
+    r"tin-?khac|other-?news|most-?read|doc-?nhieu|subscribe|(^|[\s_-])tags?($|[\s_-])|tag_list|"
+    r"(^|[\s_-])rate($|[\s_-])|vote|box-?source",
     re.I,
 )
-CHROME_TAGS = [
-    "script",
-    "style",
-    "noscript",
-    "iframe",
-    "form",
-    "button",
-    "input",
-    "select",
-    "textarea",
-    "svg",
-    "nav",
-    "aside",
-    "object",
-    "embed",
-    "template",
-    "header",
-    "footer",
-]
+# <form> is not here: ASP.NET portals wrap the whole page in one. Small forms (login,
+# comments, search) go by size in strip_chrome.
+CHROME_TAGS = ["script", "style", "noscript", "iframe", "button", "input", "select", "textarea", "svg",
+               "nav", "aside", "object", "embed", "template", "header", "footer"]  # fmt: skip
 RELATED_HEADING = re.compile(
     r"^\s*(tin|bài|đọc|xem)\s+(liên quan|cùng chuyên mục|thêm|khác|mới|cùng)|^\s*cùng chuyên mục|"
     r"^\s*(tin|bài) (đã|mới) đăng",
+    re.I,
+)
+# Page regions that are never the article: the page header (not an article header),
+# menus, banners, side columns, footers.
+CHROME_CLASS = re.compile(
+    r"(^|[\s_-])(header|footer|nav|top|bottom)($|[\s_-])|menu|navbar|sidebar|banner|topbar|top-bar|"
+    r"leftpane|rightpane|left-pane|right-pane|site-header|site-footer|masthead",
     re.I,
 )
 TEMPLATE_TEXT = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
@@ -207,8 +179,8 @@ def extract(
         blocks = trafilatura_blocks(tree, url)
 
     blocks = [b for b in blocks if article.title is None or b.text != article.title]
-    lead, blocks = find_lead(tree, blocks, profile, meta)
-    author, source, blocks = find_byline(tree, blocks, profile, meta, body_el)
+    lead, blocks = find_lead(tree, blocks, profile, meta, title_el)
+    author, source, blocks = find_byline(tree, blocks, profile, meta, title_el)
     article.lead = strip_lead_code(lead) if lead else None
     article.author = author
     article.source = source
@@ -400,22 +372,32 @@ def similarity(a: str, b: str) -> float:
 
 
 def find_title_element(tree, meta: dict, profile: SiteProfile):
-    """The headline element: the profile's, else the <h1> (or title-like heading) that
-    matches the page's metadata title, skipping category h1s and logos."""
+    """The headline element: the profile's, else the <h1> or title-classed element that
+    best matches the page's metadata title, skipping category h1s, logos, link lists
+    and the page chrome (portals put their own name in <title>)."""
     chosen = select_one(tree, profile.selectors.get("title"))
     if chosen is not None and clean(chosen.text_content()):
         return chosen
     reference = meta.get("og_title") or meta.get("ld_title") or meta.get("html_title") or ""
-    candidates = [h for h in tree.iter("h1") if len(clean(h.text_content()).split()) >= 2]
-    if not candidates:
-        candidates = [
-            el
-            for el in tree.xpath(
-                "//h2|//h3|//*[contains(@class,'title') or contains(@class,'tieude')"
-                " or contains(@class,'headline')]"
-            )
-            if 4 <= len(clean(el.text_content()).split()) <= 40 and not in_chrome(el)
-        ]
+    if reference.lower().startswith(("cổng thông tin", "trang thông tin", "website")):
+        reference = ""  # a portal's own name says nothing about the article
+    candidates = []
+    for el in tree.iter():
+        if not isinstance(el.tag, str) or el.tag in (
+            "head",
+            "title",
+            "meta",
+            "a",
+            "script",
+            "style",
+        ):
+            continue
+        is_h1 = el.tag == "h1"
+        if not is_h1 and not TITLE_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}"):
+            continue
+        n = len(clean(el.text_content()).split())
+        if (is_h1 and n >= 2) or 4 <= n <= 40:
+            candidates.append(el)
     if not candidates:
         return None
 
@@ -423,8 +405,11 @@ def find_title_element(tree, meta: dict, profile: SiteProfile):
         text = clean(el.text_content())
         s = similarity(text, reference) if reference else 0.0
         s += min(len(text.split()), 25) / 100  # a headline is longer than a section name
-        if in_chrome(el) or el.xpath("ancestor::a") or el.find(".//img") is not None:
+        s += 0.3 if el.tag == "h1" else 0.0
+        if in_chrome(el) or el.xpath("ancestor::a|.//a") or el.find(".//img") is not None:
             s -= 1
+        if el.xpath("ancestor::li|ancestor::ul"):
+            s -= 0.5  # headline lists ("Tin khác", "Đọc nhiều")
         return s
 
     return max(candidates, key=score)
@@ -435,10 +420,7 @@ def in_chrome(el) -> bool:
     for anc in el.iterancestors():
         if anc.tag in ("header", "nav", "footer", "aside"):
             return True
-        cls = f"{anc.get('class', '')} {anc.get('id', '')}".lower()
-        if re.search(
-            r"(^|[\s_-])(header|footer|menu|navbar|sidebar|topbar|top-bar|nav)($|[\s_-])", cls
-        ):
+        if CHROME_CLASS.search(f"{anc.get('class', '')} {anc.get('id', '')}"):
             return True
     return False
 
@@ -460,6 +442,9 @@ def strip_chrome(root) -> None:
     """Remove elements that are never article text, in place."""
     for el in list(root.iter(*CHROME_TAGS)):
         if el.getparent() is not None:
+            el.drop_tree()
+    for el in list(root.iter("form")):
+        if el.getparent() is not None and len(el.text_content()) < 400:
             el.drop_tree()
     for el in list(root.iter(etree.Comment)):
         if el.getparent() is not None:
@@ -644,22 +629,45 @@ def trafilatura_blocks(tree, url: str) -> list[Block]:
 # ---------------------------------------------------------------- lead and byline
 
 
+def classed(tree, pattern: re.Pattern, after=None, max_words: int = 40) -> Iterator:
+    """Elements whose class or id matches `pattern`, in document order, after the
+    headline when one is known, outside the page chrome and outside link lists."""
+    started = after is None
+    for el in tree.iter():
+        if el is after:
+            started = True
+            continue
+        if (
+            not started
+            or not isinstance(el.tag, str)
+            or el.tag in ("meta", "script", "a", "body", "html")
+        ):
+            continue
+        if not pattern.search(f"{el.get('class', '')} {el.get('id', '')}"):
+            continue
+        n = len(el.text_content().split())
+        if (
+            0 < n <= max_words
+            and len(el.findall(".//p")) <= 2
+            and not in_chrome(el)
+            and not el.xpath("ancestor::a|ancestor::li")
+        ):
+            yield el
+
+
 def find_lead(
-    tree, blocks: list[Block], profile: SiteProfile, meta: dict
+    tree, blocks: list[Block], profile: SiteProfile, meta: dict, title_el=None
 ) -> tuple[str | None, list[Block]]:
-    """The sapo: a profile/known lead element, else a bold first paragraph, else a first
-    paragraph that the page's own description repeats."""
-    for selector in [profile.selectors.get("lead"), *LEAD_SELECTORS]:
-        el = select_one(tree, selector) if selector else None
-        if el is not None and not in_chrome(el):
-            text = clean(el.text_content())
-            if len(text.split()) >= 5:
-                rest = [
-                    b
-                    for b in blocks
-                    if b.text != text and strip_lead_code(b.text) != strip_lead_code(text)
-                ]
-                return text, rest
+    """The sapo: the profile's or a lead-classed element after the headline, else a bold
+    first paragraph, else a first paragraph that the page's own description repeats."""
+    el = select_one(tree, profile.selectors.get("lead"))
+    if el is None:
+        el = next(classed(tree, LEAD_CLASS, after=title_el, max_words=150), None)
+    if el is not None:
+        text = clean(TEMPLATE_TEXT.sub("", el.text_content()))
+        if len(text.split()) >= 5:
+            code_free = strip_lead_code(text)
+            return text, [b for b in blocks if strip_lead_code(b.text) != code_free]
     if not blocks:
         return None, blocks
     first = blocks[0]
@@ -689,7 +697,7 @@ def strip_lead_code(text: str) -> str:
     return LEAD_CODE.sub("", text, count=1).strip()
 
 
-def find_byline(tree, blocks: list[Block], profile: SiteProfile, meta: dict, body_el):
+def find_byline(tree, blocks: list[Block], profile: SiteProfile, meta: dict, title_el=None):
     """Author and original outlet, from a byline element or the last body lines.
     Returns (author, source, blocks without the byline lines)."""
     author: str | None = None
@@ -707,15 +715,14 @@ def find_byline(tree, blocks: list[Block], profile: SiteProfile, meta: dict, bod
         source = source or outlet
         blocks = blocks[:-1]
     if author is None:
-        for selector in [profile.selectors.get("author"), *AUTHOR_SELECTORS]:
-            el = select_one(tree, selector) if selector else None
-            if el is not None and not in_chrome(el):
-                text = clean(el.text_content())
-                if text and len(text) <= 80:
-                    name, outlet = split_credit(text)
-                    author, source = name or author, source or outlet
-                    blocks = [b for b in blocks if b.text != text]
-                    break
+        el = select_one(tree, profile.selectors.get("author"))
+        if el is None:
+            el = next(classed(tree, AUTHOR_CLASS, after=title_el, max_words=12), None)
+        text = clean(el.text_content()) if el is not None else ""
+        if text and len(text) <= 80:
+            name, outlet = split_credit(text)
+            author, source = name or author, source or outlet
+            blocks = [b for b in blocks if b.text != text]
     if author is None:
         candidate = meta.get("ld_author") or meta.get("author")
         if candidate and not looks_like_site_name(candidate, meta, profile):
@@ -807,22 +814,34 @@ def find_published(tree, meta: dict, profile: SiteProfile, title_el) -> FoundDat
     return (timed or visible or [None])[0]
 
 
+def in_link_list(el) -> bool:
+    """Dates next to other articles' headlines ("Các tin khác (15/01/2024)") belong to
+    those articles."""
+    for anc in [el, *el.iterancestors()]:
+        if anc.tag == "li" and anc.find(".//a") is not None:
+            return True
+        cls = f"{anc.get('class', '')} {anc.get('id', '')}"
+        if cls.strip() and BOILERPLATE_CLASS.search(cls):
+            return True
+    return False
+
+
+# How far before the headline a date line may sit (elements in document order): a
+# date just above the title is a byline; one further up is the header's "today".
+MAX_DATE_LEAD = 12
+SKIP_FOR_DATES = {"script", "style", "title", "head", "meta", "option", "html", "body"}
+
+
 def visible_dates(tree, tz: str, title_el) -> list[FoundDate]:
-    """Date phrases in short text elements, ordered by how close after the headline they
-    sit; those in the page header/nav and before the headline come last."""
+    """Date phrases in short text elements, nearest after the headline first. Dates in
+    the page chrome, in lists of other headlines, or well above the headline are never
+    taken: that is where the header's "today" and other articles' dates live."""
     order = {el: i for i, el in enumerate(tree.iter())}
     anchor = order.get(title_el, 0) if title_el is not None else 0
     scored = []
     seen = set()
     for el in tree.iter():
-        if not isinstance(el.tag, str) or el.tag in (
-            "script",
-            "style",
-            "title",
-            "head",
-            "meta",
-            "option",
-        ):
+        if not isinstance(el.tag, str) or el.tag in SKIP_FOR_DATES:
             continue
         text = clean(el.text_content())
         if not text or len(text) > 160 or not re.search(r"\d", text) or text in seen:
@@ -830,16 +849,16 @@ def visible_dates(tree, tz: str, title_el) -> list[FoundDate]:
         # Only the innermost element carrying the phrase: parents repeat it.
         if any(clean(c.text_content()) == text for c in el if isinstance(c.tag, str)):
             continue
+        distance = order[el] - anchor
+        if distance < -MAX_DATE_LEAD or in_chrome(el) or in_link_list(el):
+            continue
         found = find_date(text, tz)
         if not found:
             continue
         seen.add(text)
-        pos = order[el]
-        distance = pos - anchor if pos >= anchor else 100000 + (anchor - pos)
-        if in_chrome(el):
-            distance += 200000
-        cls = f"{el.get('class', '')} {el.get('id', '')}"
-        if DATE_CLASS.search(cls):
+        if distance < 0:
+            distance = 1000 - distance  # above the headline: only when nothing is below
+        if DATE_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}"):
             distance -= 5
         scored.append((distance, found))
     scored.sort(key=lambda pair: pair[0])
@@ -849,46 +868,68 @@ def visible_dates(tree, tz: str, title_el) -> list[FoundDate]:
 # ---------------------------------------------------------------- category, tags, image
 
 
+def class_words(el) -> set[str]:
+    """The words of an element's class and id, split on separators and camelCase:
+    'pTag' -> {'p', 'tag'}, 'cate_title_1' -> {'cate', 'title', '1'}."""
+    raw = f"{el.get('class', '')} {el.get('id', '')}"
+    raw = re.sub(r"([a-z])([A-Z])", r"\1 \2", raw)
+    return set(re.split(r"[\s_\-]+", raw.lower())) - {""}
+
+
+CATEGORY_WORDS = {"breadcrumb", "breadcrumbs", "cate", "category", "categories", "chuyenmuc", "cat"}
+TAG_WORDS = {"tag", "tags", "keyword", "keywords", "tukhoa", "taglist"}
+
+
 def find_category(tree, meta: dict, profile: SiteProfile, title: str | None) -> str | None:
+    """The section: profile, else the last breadcrumb item (not "Trang chủ", not the
+    headline), else a category-classed link, else article:section."""
     el = select_one(tree, profile.selectors.get("category"))
     if el is not None and clean(el.text_content()):
         return clean(el.text_content())
-    for crumb in tree.xpath(
-        "//*[contains(@class,'breadcrumb') or contains(@class,'cate_title') "
-        "or contains(@class,'category') or contains(@class,'chuyen-muc')]"
-    ):
-        if in_chrome(crumb) and "breadcrumb" not in (crumb.get("class") or ""):
+    for crumb in tree.iter():
+        if (
+            not isinstance(crumb.tag, str)
+            or crumb.tag in ("html", "body")
+            or not CATEGORY_WORDS & class_words(crumb)
+        ):
             continue
-        items = [clean(a.text_content()) for a in crumb.xpath(".//a|.//li[not(.//a)]")]
+        if in_chrome(crumb) and not {"breadcrumb", "breadcrumbs"} & class_words(crumb):
+            continue
+        if crumb.xpath("ancestor::li"):
+            continue  # a category label on a headline in a list
+        items = [clean(a.text_content()) for a in crumb.xpath(".//a|.//li[not(.//a)]")] or [
+            clean(crumb.text_content())
+        ]
         items = [
             i
             for i in items
             if i and i.lower() not in ("trang chủ", "home", "trang chu") and i != title
         ]
+        items = [i for i in items if len(i.split()) <= 8 and "{{" not in i]
         if items:
             return items[-1]
     return meta.get("section")
 
 
 def find_tags(tree, meta: dict, profile: SiteProfile) -> list[str]:
+    """Tags: profile, else article:tag metadata, else the links of a tag-classed box."""
+    found: list[str] = []
     selector = profile.selectors.get("tags")
     if selector:
         try:
             found = [clean(a.text_content()) for a in tree.cssselect(selector)]
         except Exception:
             found = []
-        if found:
-            return list(dict.fromkeys(t for t in found if t))
-    if meta["tags"]:
-        return list(dict.fromkeys(meta["tags"]))
-    for box in tree.xpath("//*[@class or @id]"):
-        cls = f"{box.get('class', '')} {box.get('id', '')}"
-        if TAG_CLASS.search(cls) and not in_chrome(box):
-            tags = [clean(a.text_content()).lstrip("#").strip() for a in box.iter("a")]
-            tags = [t for t in tags if t and len(t) <= 60]
-            if tags:
-                return list(dict.fromkeys(tags))
-    return []
+    if not found and meta["tags"]:
+        found = meta["tags"]
+    if not found:
+        for box in tree.iter():
+            if isinstance(box.tag, str) and TAG_WORDS & class_words(box) and not in_chrome(box):
+                found = [clean(a.text_content()).lstrip("#").strip() for a in box.iter("a")]
+                if found:
+                    break
+    found = [t for t in found if t and len(t) <= 60 and "{{" not in t]
+    return list(dict.fromkeys(found))
 
 
 def find_image(tree, meta: dict, body_el, url: str) -> tuple[str | None, str | None]:
@@ -936,7 +977,9 @@ def article_verdict(article: Article, profile: SiteProfile) -> tuple[bool, str]:
         return False, f"og:type is {signals['og_type']}"
     if by_profile or signals.get("jsonld_article") or signals.get("og_type") == "article":
         return True, "article"
-    if looks_like_article(url) and (signals.get("has_date") or signals.get("container")):
+    if looks_like_article(url) and (
+        signals.get("has_date") or signals.get("container") or article.word_count >= 3 * MIN_ARTICLE_WORDS
+    ):
         return True, "article"
     if signals.get("has_date") and signals.get("container"):
         return True, "article"

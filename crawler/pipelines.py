@@ -39,7 +39,6 @@ class ArchivePipeline:
             raw = RawPage(item["raw"], item["status"], item["content_type"], item["encoding"])
             outcome = store.save_article(self.db, article, item["fetched_at"], raw=raw)
             self.counts[outcome] += 1
-            spider.known.add(article.url)
         elif kind == "skipped":
             self.counts["skipped"] += 1
         elif kind == "failure":

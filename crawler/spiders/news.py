@@ -69,6 +69,8 @@ class NewsSpider(scrapy.Spider):
             else self.profile.homepage
         )
         self.seen: set[str] = set()
+        # Article URLs archived before this run started: "known ground" where an
+        # incremental run stops walking listings.
         self.known: set[str] = set()
         self.articles_scheduled = 0
         self.max_pages = 0
