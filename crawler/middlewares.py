@@ -7,7 +7,11 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as BaseRobotsTxtMiddleware
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
+from twisted.internet.defer import Deferred
 
 
 def retry_after_seconds(value: bytes | str | None) -> float | None:
@@ -47,3 +51,26 @@ class RetryAfterMiddleware(RetryMiddleware):
             await asyncio.sleep(wait)
             return retry
         return self._retry(request, reason) or response
+
+
+class RobotsTxtMiddleware(BaseRobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, with every request that arrives while robots.txt
+    is still downloading made to wait for the parsed rules.
+
+    Scrapy 2.19 hands the parsed rules only to the first waiter: the pending Deferred's
+    result becomes None after it, and None means "allowed", so the start requests
+    issued together slipped past a `Disallow: /` (seen in tests/test_crawl.py).
+    """
+
+    async def robot_parser(self, request):
+        pending = self._parsers.get(urlparse_cached(request).netloc)
+        if isinstance(pending, Deferred):
+            waiter: Deferred = Deferred()
+
+            def relay(result):
+                waiter.callback(result)
+                return result  # leave the rules in place for the next waiter
+
+            pending.addBoth(relay)
+            return await maybe_deferred_to_future(waiter)
+        return await super().robot_parser(request)

@@ -97,8 +97,10 @@ def build_site(
                 json.dumps({"data": [{"link": p, "title": t} for p, t in items]})
             )
             routes[f"/list-post-by-category?page={n}&limit=12&category_id=1"] = {"file": name}
+        # Like baocaobang.vn: a "load more" button whose inline script pages a JSON endpoint.
         home_json = (
-            '<div id="more" data-src="/list-post-by-category?page=1&limit=12&category_id=1"></div>'
+            '<button id="more">Xem thêm</button><script>var page = 1; function more() {'
+            " fetch('/list-post-by-category?page=' + page + '&limit=12&category_id=1'); page++; }</script>"
         )
         (root / "index.html").write_text(
             home.replace("<h2>", home_json + "<h2>") + CHROME_FOOT, encoding="utf-8"

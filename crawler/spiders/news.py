@@ -352,6 +352,9 @@ SCRIPT_PAGED_URL = re.compile(
 )
 
 
+DATA_PAGED_URL = re.compile(r"([?&](?:page|p|trang)=)\d+")
+
+
 def script_listings(response: TextResponse) -> list[JsonListing]:
     """JSON listing endpoints that a page's inline scripts page through."""
     found = []
@@ -359,6 +362,10 @@ def script_listings(response: TextResponse) -> list[JsonListing]:
         for match in SCRIPT_PAGED_URL.finditer(script):
             template = match.group("head") + "{page}" + (match.group("tail") or "")
             found.append(JsonListing(url=template))
+    # ... or carried in a data-* attribute of the button: data-url="/api/list?page=1".
+    for value in response.xpath("//@*[starts-with(name(), 'data-')]").getall():
+        if value.startswith("/") and DATA_PAGED_URL.search(value):
+            found.append(JsonListing(url=DATA_PAGED_URL.sub(r"\g<1>{page}", value, count=1)))
     return found
 
 

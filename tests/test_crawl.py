@@ -1,0 +1,185 @@
+"""End to end: the real `vnnews crawl` against local sites it has never seen, into a
+real SQLite file, then the rows read back through a real Datasette."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+import pytest
+
+from archive.localsite import LocalSite
+from archive.publish import datasette_args
+from archive.quality import FIELDS, normalise
+from tests.sitegen import SiteSpec, article_path, build_site
+
+PAGES = Path(__file__).parent / "fixtures" / "pages"
+VNNEWS = str(Path(sys.executable).with_name("vnnews"))
+
+# Each family's site offers a different way in, as the real ones do.
+SPECS = {
+    "a": SiteSpec(feed=True, sitemap=False, listing=True),
+    "b": SiteSpec(feed=False, sitemap=True, listing=False),
+    "c": SiteSpec(feed=False, sitemap=False, listing=False, json_listing=True),
+    "d": SiteSpec(feed=False, sitemap=False, listing=True, robots_disallow=["/admin/"]),
+    "e": SiteSpec(feed=True, sitemap=True, listing=True),
+}
+
+
+def golden(family: str) -> list[dict]:
+    records = []
+    for case in sorted((PAGES / family).glob("*.json")):
+        record = json.loads(case.read_text(encoding="utf-8"))
+        record["html"] = case.with_suffix(".html").read_text(encoding="utf-8", errors="replace")
+        records.append(record)
+    return records
+
+
+def crawl(url: str, db: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [VNNEWS, "crawl", url, "--db", str(db), "--delay", "0", *extra],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory) -> dict[str, tuple[Path, list[dict], LocalSite]]:
+    """Each family's site crawled once, generically (no profile)."""
+    out = {}
+    for family, spec in SPECS.items():
+        root = tmp_path_factory.mktemp(f"site-{family}")
+        records = golden(family)
+        pages = [(article_path(r["url"]), r["title"], r["html"]) for r in records]
+        site = LocalSite(build_site(root, pages, spec)).start()
+        db = root / "archive.db"
+        result = crawl(site.url + "/", db)
+        assert result.returncode == 0, result.stderr
+        out[family] = (db, records, site)
+        site.stop()
+    return out
+
+
+@pytest.mark.parametrize("family", sorted(SPECS))
+def test_generic_crawl_archives_every_article_and_nothing_else(crawled, family):
+    db, records, site = crawled[family]
+    rows = sqlite3.connect(db).execute("select url from articles").fetchall()
+    stored = sorted(unquote(urlsplit(url).path) for (url,) in rows)
+    assert stored == sorted(article_path(r["url"]) for r in records)
+
+
+@pytest.mark.parametrize("family", sorted(SPECS))
+def test_generic_crawl_rows_equal_golden_records(crawled, family):
+    db, records, site = crawled[family]
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    by_path = {
+        unquote(urlsplit(r["url"]).path): dict(r) for r in conn.execute("select * from articles")
+    }
+    for record in records:
+        row = by_path[article_path(record["url"])]
+        row["tags"] = json.loads(row["tags"])
+        assert {f: normalise(row[f]) for f in FIELDS} == {f: normalise(record[f]) for f in FIELDS}
+        assert row["published_date"] == (record["published_at"][:10] if record["published_at"] else None)
+
+
+@pytest.mark.parametrize("family", sorted(SPECS))
+def test_crawl_is_recorded_with_its_counts(crawled, family):
+    db, records, site = crawled[family]
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    (run,) = conn.execute("select * from crawls").fetchall()
+    assert run["status"] == "ok"
+    assert run["new"] == len(records)
+    assert run["missing"] >= 1  # the home page links a page that is gone (404)
+    kinds = {r["kind"] for r in conn.execute("select kind from failures")}
+    assert "http" in kinds
+    # The raw page of every article is kept for re-extraction.
+    assert conn.execute("select count(*) from pages").fetchone()[0] == len(records)
+
+
+def test_non_articles_are_skipped_not_stored(crawled):
+    db, _, _ = crawled["a"]
+    urls = [u for (u,) in sqlite3.connect(db).execute("select url from articles")]
+    assert not [u for u in urls if "/video/" in u or "/tag/" in u or u.endswith("/tin-tuc/")]
+
+
+def test_second_run_adds_nothing_and_fetches_less(tmp_path):
+    records = golden("b")
+    pages = [(article_path(r["url"]), r["title"], r["html"]) for r in records]
+    with LocalSite(build_site(tmp_path / "site", pages, SPECS["a"])) as site:
+        db = tmp_path / "archive.db"
+        assert crawl(site.url + "/", db).returncode == 0
+        first = len(site.requests)
+        assert crawl(site.url + "/", db).returncode == 0
+        second = len(site.requests) - first
+    conn = sqlite3.connect(db)
+    assert conn.execute("select count(*), count(distinct url) from articles").fetchone() == (6, 6)
+    runs = conn.execute("select new, updated from crawls order by id").fetchall()
+    assert runs == [(6, 0), (0, 0)]
+    assert second < first / 2
+
+
+def test_robots_refusal_is_reported_and_exit_status_is_nonzero(tmp_path):
+    records = golden("a")[:2]
+    pages = [(article_path(r["url"]), r["title"], r["html"]) for r in records]
+    with LocalSite(build_site(tmp_path / "site", pages, SiteSpec(robots_disallow=["/"]))) as site:
+        result = crawl(site.url + "/", tmp_path / "archive.db")
+        disallowed = [p for p in site.requests if p != "/robots.txt"]
+    assert result.returncode == 1
+    assert "robots.txt refused" in result.stderr
+    assert disallowed == []  # not one page besides robots.txt was requested
+
+
+def test_unknown_site_name_is_a_usage_error(tmp_path):
+    result = subprocess.run(
+        [VNNEWS, "crawl", "no-such-paper", "--db", str(tmp_path / "x.db")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "registered sites" in result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_crawled_archive_is_searchable_through_datasette(crawled):
+    db, _, _ = crawled["d"]
+    port = free_port()
+    proc = subprocess.Popen(
+        datasette_args(db, "127.0.0.1", port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/-/healthcheck" if False else base + "/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        url = f"{base}/archive/articles.json?_search={quote('ha quang')}&_shape=array&_col=title"
+        rows = json.load(urllib.request.urlopen(url, timeout=10))
+        titles = [r["title"] for r in rows]
+        assert (
+            "Phó Bí thư Thường trực Tỉnh ủy, Chủ tịch HĐND tỉnh Triệu Đình Lê làm việc tại huyện Hà Quảng"
+            in titles
+        )
+        # Without diacritics and without đ: "dong van" finds "Đồng Văn".
+        url = f"{base}/archive/articles.json?_search={quote('dong van')}&_shape=array&_col=title"
+        titles = [r["title"] for r in json.load(urllib.request.urlopen(url, timeout=10))]
+        assert "Đồng Văn sẵn sàng cho Lễ hội Hoa Tam giác mạch năm 2018" in titles
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
