@@ -56,6 +56,20 @@ class SiteProfile:
         host = host_of(url)
         return any(host == d or host.endswith("." + d) for d in self.domains)
 
+    def fold_alias(self, url: str) -> str:
+        """One URL per article across host aliases: www./m. variants of a paper's own
+        domains are stored under the bare domain. (Old domains keep their URLs: their
+        paths differ, but the article stays under this paper's name.)"""
+        if self.generic:
+            return url
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        bare = host_of(url)
+        if host != bare and bare in self.domains:
+            netloc = bare + (f":{parts.port}" if parts.port else "")
+            return parts._replace(netloc=netloc).geturl()
+        return url
+
     def is_article_url(self, url: str) -> bool | None:
         """True/False when the profile knows its article URLs, None when it does not."""
         if not self.article_url:

@@ -161,6 +161,18 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db["failures"].create_index(["site", "at"], if_not_exists=True)
+    db["discovery"].create(
+        {
+            "site": str,
+            "url": str,
+            "kind": str,
+            "status": str,
+            "article_links": int,
+            "checked_at": str,
+        },
+        pk=("site", "url"),
+        if_not_exists=True,
+    )
     db["_meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
     db["_meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
 
@@ -291,6 +303,13 @@ def known_urls(db: sqlite_utils.Database, site: str | None = None) -> set[str]:
     return {r[0] for r in rows}
 
 
+def known_fetched(db: sqlite_utils.Database, site: str) -> dict[str, str]:
+    """Archived article URLs of a site with when each was last fetched."""
+    return dict(
+        db.execute("select url, fetched_at from articles where site = ?", [site]).fetchall()
+    )
+
+
 def save_site(db: sqlite_utils.Database, row: dict) -> None:
     db["sites"].upsert(row, pk="name", alter=True)
 
@@ -343,6 +362,42 @@ def record_failure(
             "at": now_iso(),
         }
     )
+
+
+def remember(
+    db: sqlite_utils.Database,
+    site: str,
+    url: str,
+    kind: str,
+    status: str,
+    article_links: int | None = None,
+) -> None:
+    """Note what a discovery URL (feed, sitemap, listing, probe) gave this run, so the
+    next incremental run can skip what is known to be empty or missing."""
+    db.execute(
+        "insert into discovery (site, url, kind, status, article_links, checked_at) values (?, ?, ?, ?, ?, ?) "
+        "on conflict(site, url) do update set kind = excluded.kind, status = excluded.status, "
+        "article_links = excluded.article_links, checked_at = excluded.checked_at",
+        [site, url, kind, status, article_links, now_iso()],
+    )
+    db.conn.commit()
+
+
+def recall(db: sqlite_utils.Database, site: str) -> dict[str, dict]:
+    """What earlier runs learnt about this site's discovery URLs, by URL."""
+    return {row["url"]: row for row in db["discovery"].rows_where("site = ?", [site])}
+
+
+def previous_crawl(
+    db: sqlite_utils.Database, site: str, before_id: int | None = None
+) -> dict | None:
+    """The site's last crawl before `before_id` (this run's own record)."""
+    where, args = "site = ?", [site]
+    if before_id is not None:
+        where += " and id < ?"
+        args.append(before_id)
+    rows = list(db["crawls"].rows_where(where, args, order_by="id desc", limit=1))
+    return rows[0] if rows else None
 
 
 def site_counts(db: sqlite_utils.Database) -> dict[str, dict]:

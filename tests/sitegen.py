@@ -150,3 +150,19 @@ def build_site(
         json.dumps(routes, ensure_ascii=False, indent=1), encoding="utf-8"
     )
     return root
+
+
+def clone_articles(
+    pages: list[tuple[str, str, str]], count: int, start: int = 0
+) -> list[tuple[str, str, str]]:
+    """`count` distinct articles made from template pages: each copy gets its own
+    headline and URL (the id at the end of the path), so a site can be as big as a
+    test needs. Newest (highest number) first, as listings show them."""
+    out = []
+    for n in reversed(range(start, start + count)):
+        path, title, html = pages[n % len(pages)]
+        stem, dot, ext = path.rstrip("/").rpartition(".")
+        new_path = f"{stem}-{n:04d}.{ext}" if dot else f"{path.rstrip('/')}-{n:04d}/"
+        new_title = f"{title} (kỳ {n})"
+        out.append((new_path, new_title, html.replace(title, new_title)))
+    return out

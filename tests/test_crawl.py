@@ -18,7 +18,7 @@ import pytest
 from archive.localsite import LocalSite
 from archive.publish import datasette_args
 from archive.quality import FIELDS, normalise
-from tests.sitegen import SiteSpec, article_path, build_site
+from tests.sitegen import SiteSpec, article_path, build_site, clone_articles
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 VNNEWS = str(Path(sys.executable).with_name("vnnews"))
@@ -88,7 +88,9 @@ def test_generic_crawl_rows_equal_golden_records(crawled, family):
         row = by_path[article_path(record["url"])]
         row["tags"] = json.loads(row["tags"])
         assert {f: normalise(row[f]) for f in FIELDS} == {f: normalise(record[f]) for f in FIELDS}
-        assert row["published_date"] == (record["published_at"][:10] if record["published_at"] else None)
+        assert row["published_date"] == (
+            record["published_at"][:10] if record["published_at"] else None
+        )
 
 
 @pytest.mark.parametrize("family", sorted(SPECS))
@@ -112,20 +114,28 @@ def test_non_articles_are_skipped_not_stored(crawled):
     assert not [u for u in urls if "/video/" in u or "/tag/" in u or u.endswith("/tin-tuc/")]
 
 
-def test_second_run_adds_nothing_and_fetches_less(tmp_path):
-    records = golden("b")
-    pages = [(article_path(r["url"]), r["title"], r["html"]) for r in records]
-    with LocalSite(build_site(tmp_path / "site", pages, SPECS["a"])) as site:
-        db = tmp_path / "archive.db"
+@pytest.mark.parametrize("family", ["a", "c", "d"])
+def test_second_run_fetches_only_the_new_articles(tmp_path, family):
+    """Cron runs: after two new articles appear, a run finds exactly those two and
+    costs at most 30% of the first run's requests."""
+    templates = [(article_path(r["url"]), r["title"], r["html"]) for r in golden(family)]
+    root = tmp_path / "site"
+    build_site(root, clone_articles(templates, 30), SPECS[family])
+    db = tmp_path / "archive.db"
+    with LocalSite(root) as site:
         assert crawl(site.url + "/", db).returncode == 0
         first = len(site.requests)
+        assert crawl(site.url + "/", db).returncode == 0  # nothing new
+        idle = len(site.requests) - first
+        build_site(root, clone_articles(templates, 32), SPECS[family])
         assert crawl(site.url + "/", db).returncode == 0
-        second = len(site.requests) - first
+        third = len(site.requests) - first - idle
     conn = sqlite3.connect(db)
-    assert conn.execute("select count(*), count(distinct url) from articles").fetchone() == (6, 6)
+    assert conn.execute("select count(*), count(distinct url) from articles").fetchone() == (32, 32)
     runs = conn.execute("select new, updated from crawls order by id").fetchall()
-    assert runs == [(6, 0), (0, 0)]
-    assert second < first / 2
+    assert runs == [(30, 0), (0, 0), (2, 0)]
+    assert idle <= 0.3 * first
+    assert third <= 0.3 * first
 
 
 def test_robots_refusal_is_reported_and_exit_status_is_nonzero(tmp_path):

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import scrapy
 from lxml import etree
+from scrapy import signals
 from scrapy.http import Response, TextResponse
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
@@ -21,13 +22,21 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from archive import store
 from archive.extract import article_verdict, content_type_encoding, extract
 from archive.sites import JsonListing, SiteProfile, resolve_target
-from archive.urls import canonicalize, is_crawlable, is_day_archive, looks_like_article
+from archive.urls import (
+    canonicalize,
+    host_of,
+    is_crawlable,
+    is_day_archive,
+    is_next_page,
+    looks_like_article,
+)
 
 # Places feeds and sitemaps usually live when a site does not link them.
 COMMON_FEEDS = ("/rss/home.rss", "/rss.xml", "/feed", "/rss")
 COMMON_SITEMAPS = ("/sitemap.xml", "/sitemap_index.xml")
 
 PRIORITY_FEED = 30
+VN_OFFSET = timezone(timedelta(hours=7))
 PRIORITY_ARTICLE = 20
 PRIORITY_LISTING = 0
 
@@ -69,54 +78,94 @@ class NewsSpider(scrapy.Spider):
             else self.profile.homepage
         )
         self.seen: set[str] = set()
-        # Article URLs archived before this run started: "known ground" where an
-        # incremental run stops walking listings.
-        self.known: set[str] = set()
+        # Article URLs archived before this run started, with when they were fetched:
+        # "known ground", where an incremental run stops walking listings.
+        self.known: dict[str, str] = {}
+        # What earlier runs learnt about feeds, sitemaps, probes and listing pages.
+        self.memory: dict[str, dict] = {}
+        self.walk_all = self.backfill
         self.articles_scheduled = 0
         self.max_pages = 0
         self.max_depth = 0
+        self.db = None
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.max_pages = crawler.settings.getint("VNNEWS_MAX_PAGES", 5000)
         spider.max_depth = crawler.settings.getint("VNNEWS_MAX_DEPTH", 4)
+        spider.obey_robots = crawler.settings.getbool("ROBOTSTXT_OBEY")
+        crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
+        crawler.signals.connect(spider.closed_db, signal=signals.spider_closed)
         return spider
 
     # ------------------------------------------------------------ start points
 
     async def start(self):
-        db = store.open_db(self.db_path)
-        self.known = set() if self.refresh else store.known_urls(db, self.profile.name)
-        db.close()
+        self.db = store.open_db(self.db_path)
+        site = self.profile.name
+        self.known = {} if self.refresh else store.known_fetched(self.db, site)
+        self.memory = store.recall(self.db, site)
+        previous = store.previous_crawl(self.db, site, getattr(self, "crawl_id", None))
+        if previous and previous["status"] in ("running", "interrupted"):
+            # The last run was killed: the listings it never reached are not known
+            # ground yet, so walk them all this time.
+            self.walk_all = True
         home = self.start_url
-        yield self.request(
-            urljoin(home, "/robots.txt"),
-            self.parse_robots,
-            priority=PRIORITY_FEED,
-            meta={"dont_obey_robotstxt": True, "kind": "robots"},
-        )
-        yield self.request(
-            home, self.parse_page, priority=PRIORITY_FEED, meta={"depth": 0, "start": True}
-        )
-        feeds = self.profile.feeds or (() if not self.profile.generic else COMMON_FEEDS)
-        for path in feeds:
+        if not self.obey_robots:
+            # With robots.txt obeyed, Scrapy fetches it and robots_parsed gives us its
+            # Sitemap: lines; without, we read it ourselves for them.
             yield self.request(
-                urljoin(home, path), self.parse_feed, priority=PRIORITY_FEED, meta={"kind": "feed"}
+                urljoin(home, "/robots.txt"),
+                self.parse_robots,
+                PRIORITY_FEED,
+                meta={"kind": "robots"},
             )
-        for path in self.profile.sitemaps or (COMMON_SITEMAPS[:1] if self.profile.generic else ()):
-            yield self.request(
-                urljoin(home, path),
-                self.parse_sitemap,
-                priority=PRIORITY_FEED,
-                meta={"kind": "sitemap"},
-            )
+        yield self.request(home, self.parse_page, PRIORITY_FEED, meta={"hops": 0, "start": True})
+        for url, kind in self.discovery_points(home):
+            callback = self.parse_feed if kind == "feed" else self.parse_sitemap
+            yield self.request(url, callback, PRIORITY_FEED, meta={"kind": kind})
         for path in self.profile.listings:
             yield self.request(
-                urljoin(home, path), self.parse_page, meta={"depth": 1, "start": True}
+                urljoin(home, path), self.parse_page, meta={"hops": 1, "start": True}
             )
         for listing in self.profile.json_listings:
             yield self.json_page(listing, listing.first_page)
+
+    def discovery_points(self, home: str) -> list[tuple[str, str]]:
+        """Feeds and sitemaps to read: the profile's, those found on earlier runs, and for
+        generic sites the usual places, minus guesses that answered nothing lately."""
+        points = [(urljoin(home, p), "feed") for p in self.profile.feeds]
+        points += [(urljoin(home, p), "sitemap") for p in self.profile.sitemaps]
+        if self.profile.generic:
+            points += [(urljoin(home, p), "feed") for p in COMMON_FEEDS]
+            points += [(urljoin(home, p), "sitemap") for p in COMMON_SITEMAPS[:1]]
+        points += [
+            (url, row["kind"])
+            for url, row in self.memory.items()
+            if row["kind"] in ("feed", "sitemap") and row["status"] == "ok"
+        ]
+        return [(url, kind) for url, kind in dict.fromkeys(points) if self.worth_checking(url)]
+
+    def worth_checking(self, url: str) -> bool:
+        """Skip what earlier runs found missing or empty, for a week, unless walking all."""
+        row = self.memory.get(self.to_fetch_url(canonicalize(url)))
+        if self.walk_all or row is None or row["status"] == "ok" and row["article_links"] != 0:
+            return True
+        if row["status"] == "alias":
+            return False
+        return row["checked_at"] < _days_ago(RECHECK_DAYS)
+
+    def remember(self, url: str, kind: str, status: str, article_links: int | None = None) -> None:
+        if self.db is not None:
+            store.remember(
+                self.db, self.profile.name, canonicalize(url), kind, status, article_links
+            )
+
+    def closed_db(self, spider):
+        if spider is self and self.db is not None:
+            self.db.close()
+            self.db = None
 
     def json_page(self, listing, page: int) -> scrapy.Request | None:
         url = urljoin(self.start_url, listing.url.format(page=page))
@@ -125,16 +174,11 @@ class NewsSpider(scrapy.Spider):
         )
 
     def request(
-        self,
-        url: str,
-        callback,
-        priority: int = PRIORITY_LISTING,
-        meta: dict | None = None,
-        force: bool = False,
+        self, url: str, callback, priority: int = PRIORITY_LISTING, meta: dict | None = None
     ) -> scrapy.Request | None:
         """A request for a URL of this site, once per run, within the page budget."""
         url = self.to_fetch_url(canonicalize(url))
-        if not force and url in self.seen:
+        if url in self.seen:
             return None
         if len(self.seen) >= self.max_pages:
             return None
@@ -159,23 +203,37 @@ class NewsSpider(scrapy.Spider):
         return url
 
     def owns(self, url: str) -> bool:
-        if self.profile.generic:
-            return urlsplit(url).netloc == urlsplit(self.start_url).netloc
+        if self.profile.generic:  # confined to the start URL's host (www. or not) and port
+            start = urlsplit(self.start_url)
+            return host_of(url) == host_of(self.start_url) and urlsplit(url).port == start.port
         return self.profile.owns(url)
 
     # ------------------------------------------------------------ discovery
+
+    def robots_parsed(self, robotparser, request):
+        """Scrapy read robots.txt for us: follow its Sitemap: lines."""
+        rules = getattr(robotparser, "rp", None)
+        for url in getattr(rules, "sitemaps", None) or []:
+            req = self.request(
+                urljoin(self.start_url, url),
+                self.parse_sitemap,
+                PRIORITY_FEED,
+                meta={"kind": "sitemap"},
+            )
+            if req is not None:
+                self.crawler.engine.crawl(req)
 
     def parse_robots(self, response: Response):
         if response.status != 200 or not isinstance(response, TextResponse):
             return
         for url in sitemap_urls_from_robots(response.body, base_url=response.url):
-            yield self.request(
-                url, self.parse_sitemap, priority=PRIORITY_FEED, meta={"kind": "sitemap"}
-            )
+            yield self.request(url, self.parse_sitemap, PRIORITY_FEED, meta={"kind": "sitemap"})
 
     def parse_feed(self, response: Response):
         """RSS 2.0 and Atom: every item link is a candidate article."""
-        for link in feed_links(response.body):
+        links = feed_links(response.body)
+        self.remember(response.url, "feed", "ok" if links else "empty", len(links))
+        for link in links:
             yield from self.follow_article(urljoin(response.url, link), source="feed")
 
     def parse_sitemap(self, response: Response):
@@ -184,21 +242,32 @@ class NewsSpider(scrapy.Spider):
             try:
                 body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
             except OSError:
-                return
+                body = b""
         try:
             sitemap = Sitemap(body)
+            entries = list(sitemap)
         except Exception:  # not XML: an HTML error page at /sitemap.xml
+            self.remember(response.url, "sitemap", "empty", 0)
             return
-        for entry in sitemap:
+        self.remember(response.url, "sitemap", "ok" if entries else "empty", len(entries))
+        for entry in entries:
             loc = entry.get("loc")
             if not loc:
                 continue
             if sitemap.type == "sitemapindex":
-                yield self.request(
-                    loc, self.parse_sitemap, priority=PRIORITY_FEED, meta={"kind": "sitemap"}
-                )
+                # A child sitemap not modified since our newest article holds nothing new.
+                lastmod = entry.get("lastmod")
+                if self.walk_all or not lastmod or is_newer(lastmod, self.last_success()):
+                    yield self.request(
+                        loc, self.parse_sitemap, PRIORITY_FEED, meta={"kind": "sitemap"}
+                    )
             else:
-                yield from self.follow_article(loc, source="sitemap")
+                yield from self.follow_article(loc, source="sitemap", lastmod=entry.get("lastmod"))
+
+    def last_success(self) -> str | None:
+        """When the newest archived article was fetched: sitemaps not modified since
+        hold nothing new."""
+        return max(self.known.values(), default=None)
 
     def parse_json_listing(self, response: Response):
         """JSON listing endpoints (baocaobang's /list-post-by-category): page on while new
@@ -218,20 +287,20 @@ class NewsSpider(scrapy.Spider):
                 url = self.to_fetch_url(canonicalize(urljoin(self.start_url, link)))
                 fresh += url not in self.known
                 yield from self.follow_article(url, source="json")
-        if fresh or self.backfill:
+        if fresh or self.walk_all:
             yield self.json_page(listing, page + 1)
 
-    def follow_article(self, url: str, source: str):
+    def follow_article(self, url: str, source: str, lastmod: str | None = None):
         url = self.to_fetch_url(canonicalize(url))
-        if not self.owns(url) or not is_crawlable(url):
+        if not self.owns(url) or not is_crawlable(url) or self.budget_spent():
             return
-        if url in self.known or self.budget_spent():
-            return
+        if url in self.known and not is_newer(lastmod, self.known[url]):
+            return  # archived, and no sitemap says it changed since
+        if url in self.memory and not self.worth_checking(url):
+            return  # an old address of an archived article, or gone (404) lately
         if self.profile.is_article_url(url) is False:
             return
-        req = self.request(
-            url, self.parse_page, priority=PRIORITY_ARTICLE, meta={"depth": 1, "via": source}
-        )
+        req = self.request(url, self.parse_page, PRIORITY_ARTICLE, meta={"hops": 1, "via": source})
         if req is not None:
             self.articles_scheduled += 1
             yield req
@@ -249,7 +318,7 @@ class NewsSpider(scrapy.Spider):
             return
         final = canonicalize(response.url)
         self.seen.add(final)
-        depth = response.meta.get("depth", 0)
+        depth = response.meta.get("hops", 0)
         encoding = content_type_encoding(
             response.headers.get("Content-Type", b"").decode("latin-1")
         )
@@ -257,7 +326,11 @@ class NewsSpider(scrapy.Spider):
         canonical = rel_canonical(response)
         if canonical and self.owns(canonical) and canonical != final:
             article.url = self.to_fetch_url(canonicalize(canonical))
+        article.url = self.profile.fold_alias(article.url)
         ok, reason = article_verdict(article, self.profile)
+        for old_url in response.meta.get("redirect_urls", []):
+            # The next run need not follow this old address again.
+            self.remember(old_url, "redirect", "alias" if ok else "ok", 0)
         if ok:
             yield {
                 "kind": "article",
@@ -286,16 +359,40 @@ class NewsSpider(scrapy.Spider):
             yield from self.follow_article(url, source="link")
         for listing in script_listings(response):
             yield self.json_page(listing, listing.first_page)
+        for href in response.xpath(FEED_LINKS).getall():
+            yield self.request(
+                urljoin(response.url, href),
+                self.parse_feed,
+                PRIORITY_FEED,
+                meta={"kind": "feed", "via": "page"},
+            )
+        if not is_article:
+            self.remember(response.url, "page", "ok", len(articles))
         # Walk on through listing pages only while they still lead somewhere new: an
         # incremental run stops at known ground, a backfill walks to the end.
-        walk_on = response.meta.get("start") or self.backfill or bool(fresh)
+        walk_on = response.meta.get("start") or self.walk_all or bool(fresh)
+        self.logger.debug(
+            "%s: depth %d, %d article links (%d new)",
+            response.url,
+            depth,
+            len(articles),
+            len(fresh),
+        )
         if is_article or depth >= self.max_depth or not walk_on or self.budget_spent():
             return
         for url in links:
             if url in articles or (is_day_archive(url) and not self.backfill):
                 continue
+            if not self.worth_checking(url):
+                continue  # a page that led to no article last time (video, contact...)
+            # Paging through one listing (?page=2, /trang-3) is not a step away from
+            # the start: long listings are walked to their end, other links only so far.
+            next_depth = depth if is_next_page(response.url, url) else depth + 1
             req = self.request(
-                url, self.parse_page, priority=PRIORITY_LISTING - depth, meta={"depth": depth + 1}
+                url,
+                self.parse_page,
+                priority=PRIORITY_LISTING - next_depth,
+                meta={"hops": next_depth},
             )
             if req is not None:
                 yield req
@@ -314,8 +411,12 @@ class NewsSpider(scrapy.Spider):
             "json",
         ) and not request.meta.get("via"):
             # A missing feed or sitemap at a guessed path is normal, not a failure.
+            self.remember(request.url, request.meta["kind"], "missing", 0)
             yield {"kind": "probe_failed", "url": request.url, "reason": failure_kind(failure)}
             return
+        status = getattr(getattr(failure.value, "response", None), "status", None)
+        if status in (404, 410):
+            self.remember(request.url, "page", "missing", 0)
         yield {
             "kind": "failure",
             "url": request.url,
@@ -324,6 +425,31 @@ class NewsSpider(scrapy.Spider):
             "message": str(failure.value)[:500],
             "attempts": request.meta.get("retry_times", 0) + 1,
         }
+
+
+FEED_LINKS = "//link[@rel='alternate'][contains(@type, 'rss') or contains(@type, 'atom')]/@href"
+RECHECK_DAYS = 7
+
+
+def _days_ago(days: int) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).replace(microsecond=0).isoformat()
+
+
+def is_newer(lastmod: str | None, than: str | None) -> bool:
+    """Whether a sitemap lastmod is after a stored time (both ISO 8601; a date alone
+    counts as the start of that day in Vietnam)."""
+    if not lastmod or not than:
+        return False
+    try:
+        mod = datetime.fromisoformat(lastmod.strip().replace("Z", "+00:00"))
+        ref = datetime.fromisoformat(than)
+    except ValueError:
+        return False
+    if mod.tzinfo is None:
+        mod = mod.replace(tzinfo=VN_OFFSET)
+    if ref.tzinfo is None:
+        ref = ref.replace(tzinfo=UTC)
+    return mod > ref
 
 
 def failure_kind(failure) -> str:
