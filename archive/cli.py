@@ -65,6 +65,14 @@ def cli():
 @click.option(
     "--ignore-robots", is_flag=True, hidden=True, help="For tests on your own servers only."
 )
+@click.option(
+    "--set",
+    "-s",
+    "extra",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Any Scrapy or vnnews setting, e.g. -s DOWNLOAD_TIMEOUT=10 (repeatable).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log.")
 def crawl(
     targets,
@@ -78,6 +86,7 @@ def crawl(
     delay,
     concurrency,
     ignore_robots,
+    extra,
     verbose,
 ):
     """Crawl TARGETS into the archive. A TARGET is a registered site name (see
@@ -108,6 +117,22 @@ def crawl(
             resolve_target(target, base_url)
         except KeyError as exc:
             raise click.UsageError(str(exc.args[0])) from None
+    settings: dict = {
+        "LOG_LEVEL": "INFO" if verbose else "WARNING",
+        "ROBOTSTXT_OBEY": not ignore_robots,
+    }
+    if delay is not None:
+        settings["DOWNLOAD_DELAY"] = delay
+        settings["AUTOTHROTTLE_ENABLED"] = delay > 0
+    if concurrency:
+        settings["CONCURRENT_REQUESTS_PER_DOMAIN"] = concurrency
+    if max_pages:
+        settings["VNNEWS_MAX_PAGES"] = max_pages
+    for item in extra:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.UsageError(f"--set wants NAME=VALUE, got {item!r}")
+        settings[name.strip()] = value
     try:
         with crawl_lock(db_path):
             jobs = [(target, base_url) for target in targets]
@@ -115,13 +140,9 @@ def crawl(
                 jobs,
                 db_path,
                 max_articles=max_articles,
-                max_pages=max_pages,
                 backfill=backfill,
                 refresh=refresh,
-                delay=delay,
-                concurrency=concurrency,
-                obey_robots=not ignore_robots,
-                verbose=verbose,
+                settings=settings,
             )
     except LockHeld as exc:
         click.echo(f"error: {exc}", err=True)
@@ -155,38 +176,23 @@ def run_crawl(
     db_path: str,
     *,
     max_articles: int = 0,
-    max_pages: int | None = None,
     backfill: bool = False,
     refresh: bool = False,
-    delay: float | None = None,
-    concurrency: int | None = None,
-    obey_robots: bool = True,
-    verbose: bool = False,
-    progress: bool = True,
+    settings: dict | None = None,
 ) -> list[dict]:
     """Run the spider for each (target, base_url) job in one Scrapy process, all sites
-    at once; return the ``crawls`` records of this run."""
+    at once, with `settings` over crawler/settings.py; return this run's ``crawls`` rows."""
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
 
     from crawler.spiders.news import NewsSpider
 
-    settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
-    overrides: dict = {"LOG_LEVEL": "INFO" if verbose else "WARNING", "ROBOTSTXT_OBEY": obey_robots}
-    if delay is not None:
-        overrides["DOWNLOAD_DELAY"] = delay
-        overrides["AUTOTHROTTLE_ENABLED"] = delay > 0
-    if concurrency:
-        overrides["CONCURRENT_REQUESTS_PER_DOMAIN"] = concurrency
-    if max_pages:
-        overrides["VNNEWS_MAX_PAGES"] = max_pages
-    if not progress:
-        overrides["VNNEWS_PROGRESS_SECONDS"] = 0
-    settings.setdict(overrides, priority="cmdline")
+    scrapy_settings = Settings()
+    scrapy_settings.setmodule("crawler.settings", priority="project")
+    scrapy_settings.setdict(settings or {}, priority="cmdline")
     store.open_db(db_path).close()  # create the schema before concurrent spiders start
 
-    process = CrawlerProcess(settings)
+    process = CrawlerProcess(scrapy_settings)
     crawlers = []
     for target, base_url in jobs:
         crawler = process.create_crawler(NewsSpider)
@@ -361,7 +367,9 @@ def demo(db_path, port, host, no_serve):
         jobs = [
             (folder.name, server.url) for folder, server in zip(sites_dirs, servers, strict=True)
         ]
-        results = run_crawl(jobs, db_path, delay=0, progress=False)
+        quick = {"LOG_LEVEL": "WARNING", "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False,
+                 "VNNEWS_PROGRESS_SECONDS": 0}  # fmt: skip
+        results = run_crawl(jobs, db_path, settings=quick)
     finally:
         for server in servers:
             server.stop()

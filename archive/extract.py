@@ -978,7 +978,9 @@ def article_verdict(article: Article, profile: SiteProfile) -> tuple[bool, str]:
     if by_profile or signals.get("jsonld_article") or signals.get("og_type") == "article":
         return True, "article"
     if looks_like_article(url) and (
-        signals.get("has_date") or signals.get("container") or article.word_count >= 3 * MIN_ARTICLE_WORDS
+        signals.get("has_date")
+        or signals.get("container")
+        or article.word_count >= 3 * MIN_ARTICLE_WORDS
     ):
         return True, "article"
     if signals.get("has_date") and signals.get("container"):

@@ -193,3 +193,46 @@ def test_crawled_archive_is_searchable_through_datasette(crawled):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_second_crawl_on_the_same_archive_waits_its_turn(tmp_path):
+    """Overlapping cron runs: the one that finds the lock held exits with status 2."""
+    from archive.cli import crawl_lock
+
+    db = tmp_path / "archive.db"
+    with crawl_lock(str(db)):
+        result = crawl("http://127.0.0.1:9/", db)
+    assert result.returncode == 2
+    assert "another crawl is writing" in result.stderr
+
+
+def test_reextract_rebuilds_articles_from_stored_pages_without_network(crawled, tmp_path):
+    import shutil
+
+    db = tmp_path / "copy.db"
+    shutil.copy(crawled["b"][0], db)
+    conn = sqlite3.connect(db)
+    before = conn.execute(
+        "select url, title, lead, body, author, published_at from articles order by url"
+    ).fetchall()
+    conn.execute(
+        "update articles set title = 'x', body = 'x', content_hash = 'from an older extractor'"
+    )
+    conn.commit()
+    result = subprocess.run([VNNEWS, "reextract", "--db", str(db)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert f"{len(before)} updated" in result.stdout
+    after = conn.execute(
+        "select url, title, lead, body, author, published_at from articles order by url"
+    ).fetchall()
+    assert after == before
+
+
+def test_settings_can_be_set_from_the_command_line(tmp_path):
+    records = golden("e")[:3]
+    pages = [(article_path(r["url"]), r["title"], r["html"]) for r in records]
+    with LocalSite(build_site(tmp_path / "site", pages, SPECS["e"])) as site:
+        result = crawl(site.url + "/", tmp_path / "archive.db", "--set", "VNNEWS_MAX_PAGES=2")
+        assert len([p for p in site.requests if p != "/robots.txt"]) <= 2
+    assert result.returncode == 0
+    assert crawl("http://127.0.0.1:9/", tmp_path / "x.db", "--set", "nonsense").returncode == 2

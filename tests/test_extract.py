@@ -33,7 +33,9 @@ def test_golden_page(case: Path):
     assert article_verdict(article, profile)[0]
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if json.loads(c.read_text())["profile"]], ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if json.loads(c.read_text())["profile"]], ids=lambda p: p.stem
+)
 def test_golden_page_without_profile(case: Path):
     """Pages of a registered paper come out the same through the generic path."""
     html, want = load(case)
