@@ -84,8 +84,9 @@ BOILERPLATE_CLASS = re.compile(
 CHROME_TAGS = ["script", "style", "noscript", "iframe", "button", "input", "select", "textarea", "svg",
                "nav", "aside", "object", "embed", "template", "header", "footer"]  # fmt: skip
 RELATED_HEADING = re.compile(
-    r"^\s*(tin|bài|đọc|xem)\s+(liên quan|cùng chuyên mục|thêm|khác|mới|cùng)|^\s*cùng chuyên mục|"
-    r"^\s*(tin|bài) (đã|mới) đăng",
+    r"^\s*(tin|bài|đọc|xem|tin bài|bài viết|tin tức|các tin|các bài)\s+"
+    r"(liên quan|cùng chuyên mục|thêm|khác|mới|cùng|nổi bật|đọc nhiều)|^\s*cùng chuyên mục|"
+    r"^\s*(tin|bài) (đã|mới) đăng|^\s*có thể bạn (quan tâm|chưa đọc)|^\s*đọc tiếp",
     re.I,
 )
 # Page regions that are never the article: the page header (not an article header),

@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench.extraction``, ``python -m bench.search``."""
