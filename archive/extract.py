@@ -114,7 +114,7 @@ CREDIT = re.compile(
     r"^\s*(?P<name>[^()\n]{2,60}?)\s*\(\s*(?P<outlet>[\w.-]+\.(?:vn|com|net|org|info)(?:\.vn)?)\s*\)\s*\.?\s*$",
     re.I,
 )
-NAME_WORD = re.compile(r"^[A-ZÀ-ỸĐ][\w.'’-]*$")
+NAME_WORD = re.compile(r"^\w[\w.'’-]*$")
 BLOCK_TAGS = {
     "p",
     "div",
@@ -772,7 +772,8 @@ def looks_like_name(text: str) -> bool:
     words = [w for w in words if w]
     if not 1 <= len(words) <= 7:
         return False
-    return all(NAME_WORD.match(w) for w in words)
+    # Every word capitalised (Unicode-aware: "Đình", "Ánh"), as Vietnamese names are.
+    return all(NAME_WORD.match(w) and w[0].isupper() for w in words)
 
 
 def looks_like_site_name(value: str, meta: dict, profile: SiteProfile) -> bool:

@@ -1,0 +1,392 @@
+"""Datasette plugin for the vnnews archive.
+
+Installed as the ``datasette`` entry point ``vnnews``; it does a few small jobs:
+
+- **Search that ignores diacritics, đ included.** The FTS5 index folds accents
+  (``unicode61 remove_diacritics 2``) but đ/Đ has no decomposition, so "dinh" would
+  never find "Đình". We re-register Datasette's ``escape_fts`` SQL function with
+  :func:`fts_query`, which expands ``d`` into ``(d OR đ)`` and quotes every token, so
+  ``?_search=`` and the canned queries stay diacritic-blind and user input can never
+  raise an FTS syntax error.
+- **The database is always served as ``archive``**, whatever the file is called, so
+  URLs, metadata and templates (``row-archive-articles.html``) do not depend on it.
+- **Safe public defaults**: the ``/-/`` pages that reveal file paths, versions,
+  settings and threads answer 404, and ``/robots.txt`` asks crawlers to stay away
+  (facet and search URLs are endless and expensive).
+- **Tidier defaults**: the raw-page blob is left out of ``/archive/pages`` unless
+  asked for, a blank ``?_search=`` means no search, and table pages fold their long
+  list of column descriptions.
+- **Template helpers**: filters (``highlight``, ``paragraphs``, ``vn_datetime``…) and
+  the figures of the front page.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import time
+import unicodedata
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from datasette import hookimpl
+from datasette.database import Database
+from datasette.utils import tilde_encode
+from datasette.utils.asgi import Response
+from markupsafe import Markup, escape
+
+DATABASE_NAME = "archive"
+VIETNAM = timezone(timedelta(hours=7))  # no daylight saving
+
+# Every `d` in a token may stand for đ. Vietnamese has one initial consonant per
+# syllable, so real words carry one d at most; the cap only bounds hostile input.
+MAX_D_EXPANSIONS = 3  # at most 2**3 = 8 variants per token or phrase
+MAX_TERMS = 32  # longer queries are cut: nobody types 32 words, attackers might
+
+# A quoted phrase (the closing quote may be missing) or a run of non-space, non-quote.
+_TERM_RE = re.compile(r'"([^"]*)"?|([^\s"]+)')
+
+# /-/ pages that disclose file paths, versions, settings or plugin lists to anyone.
+BLOCKED_SPECIAL_PAGES = (
+    "databases",
+    "threads",
+    "settings",
+    "versions",
+    "plugins",
+    "config",
+    "metadata",
+    "actor",
+)
+_BLOCKED_RE = re.compile(r"/-/(?:{})(?:\.json)?/?$".format("|".join(BLOCKED_SPECIAL_PAGES)))
+_PAGES_TABLE_RE = re.compile(rf"/{DATABASE_NAME}/pages(?:\.(?:json|csv))?$")
+
+ROBOTS_TXT = "User-agent: *\nDisallow: /\n"
+
+
+# ---------------------------------------------------------------------------
+# Full-text query building
+
+
+def _has_token(text: str) -> bool:
+    """True if FTS5's unicode61 tokenizer would find at least one token in ``text``.
+
+    A phrase without tokens (``"*"``, ``"("``) matches nothing, and ANDed with the
+    rest it would make the whole query match nothing: such bits are dropped.
+    """
+    return any(ch.isalnum() for ch in text)
+
+
+def _d_variants(words: list[str]) -> list[str]:
+    """Spellings of a phrase with each of its first few ``d``/``D`` also read as ``đ``."""
+    text = " ".join(words)
+    positions = [i for i, ch in enumerate(text) if ch in "dD"][:MAX_D_EXPANSIONS]
+    variants = []
+    for choice in itertools.product((False, True), repeat=len(positions)):
+        chars = list(text)
+        for pos, to_dd in zip(positions, choice, strict=True):
+            if to_dd:
+                chars[pos] = "đ"
+        variants.append("".join(chars))
+    return variants
+
+
+def _quote(phrase: str) -> str:
+    """An FTS5 string: everything inside double quotes is literal, `"` is doubled."""
+    return '"' + phrase.replace('"', '""') + '"'
+
+
+def fts_query(text: str | None) -> str:
+    """Turn what a reader typed into a safe FTS5 query that ignores đ/Đ as well as accents.
+
+    - Every word is quoted, so FTS syntax (``AND``, ``NEAR(``, ``*``, ``:``, ``-``)
+      is searched as text and can never raise an error.
+    - ``"quoted words"`` stay a phrase.
+    - A word or phrase containing ``d`` matches ``đ`` too:
+      ``dam thuy`` → ``("dam" OR "đam") AND "thuy"``.
+    - Words are ANDed explicitly: SQLite 3.40's FTS5 rejects an implicit AND after a
+      parenthesised group (``("a" OR "b") "c"`` is a syntax error there).
+    - Nothing searchable gives ``""``, which matches no row (an empty string would be
+      a syntax error).
+
+    The accents themselves need no work: the index folds them
+    (``remove_diacritics 2``), so "ha quang" already finds "Hà Quảng".
+    """
+    text = unicodedata.normalize("NFC", text or "")
+    terms: list[str] = []
+    for match in _TERM_RE.finditer(text):
+        phrase, word = match.groups()
+        words = (phrase if phrase is not None else word).split()
+        if not words or not _has_token(" ".join(words)):
+            continue
+        variants = [_quote(v) for v in _d_variants(words)]
+        terms.append(variants[0] if len(variants) == 1 else "(" + " OR ".join(variants) + ")")
+        if len(terms) >= MAX_TERMS:
+            break
+    return " AND ".join(terms) if terms else '""'
+
+
+@hookimpl(trylast=True)
+def prepare_connection(conn: Any) -> None:
+    """Replace Datasette's ``escape_fts`` (``trylast`` so ours is registered after it)."""
+    conn.create_function("escape_fts", 1, fts_query, deterministic=True)
+
+
+# ---------------------------------------------------------------------------
+# Serving the archive under the name "archive"
+
+
+async def _is_vnnews_archive(db: Database) -> bool:
+    tables = await db.table_names()
+    return "articles" in tables and "_meta" in tables
+
+
+@hookimpl
+def startup(datasette: Any) -> Callable[[], Awaitable[None]]:
+    """Rename the one vnnews archive being served to ``archive``.
+
+    Datasette names a database after its file (``demo.db`` → ``demo``) and 0.65 has
+    no alias option; renaming here keeps every URL, the metadata and the template
+    names stable without copying or linking the file (a link would split the WAL).
+    Databases that are not vnnews archives are left alone.
+    """
+
+    async def inner() -> None:
+        if DATABASE_NAME in datasette.databases:
+            return
+        candidates = [
+            name
+            for name, db in datasette.databases.items()
+            if not db.is_memory and name != "_internal" and await _is_vnnews_archive(db)
+        ]
+        if len(candidates) == 1:
+            db = datasette.databases[candidates[0]]
+            datasette.remove_database(candidates[0])
+            datasette.add_database(db, name=DATABASE_NAME)
+
+    return inner
+
+
+# ---------------------------------------------------------------------------
+# Public safety: closed /-/ pages, robots.txt, no blob by default
+
+
+@hookimpl
+def asgi_wrapper(datasette: Any) -> Callable:
+    """Close sensitive ``/-/`` pages and tidy two query strings (see ``_tidy_query``)."""
+
+    def wrap(app: Callable) -> Callable:
+        async def wrapped(scope: dict, receive: Callable, send: Callable) -> None:
+            if scope.get("type") == "http":
+                if _BLOCKED_RE.search(scope.get("path", "")):
+                    await Response.text("Not found", status=404).asgi_send(send)
+                    return
+                scope = _tidy_query(scope)
+            await app(scope, receive, send)
+
+        return wrapped
+
+    return wrap
+
+
+def _tidy_query(scope: dict) -> dict:
+    """Rewrite the query string Datasette will see, in two cases.
+
+    - A blank ``?_search=`` (an empty search box submitted) is dropped: as an FTS
+      query it matches nothing, and the reader meant "no search".
+    - ``/archive/pages`` gets ``_nocol=html_gz`` unless the request picks its own
+      columns: each row holds a whole gzipped page, and listing 50 of them would read
+      megabytes to show "<Binary: …>" links. ``?_col=html_gz`` still gets them.
+    """
+    raw = scope.get("query_string", b"").decode("utf-8", "replace")
+    pairs = urllib.parse.parse_qsl(raw, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if not (k.startswith("_search") and not v.strip())]
+    keys = {k for k, _ in kept}
+    if _PAGES_TABLE_RE.search(scope.get("path", "")) and not keys & {"_col", "_nocol"}:
+        kept.append(("_nocol", "html_gz"))
+    if kept == pairs:
+        return scope
+    return {**scope, "query_string": urllib.parse.urlencode(kept).encode("ascii")}
+
+
+@hookimpl
+def register_routes() -> list[tuple[str, Callable]]:
+    return [(r"^/robots\.txt$", _robots_txt)]
+
+
+async def _robots_txt() -> Response:
+    return Response.text(ROBOTS_TXT)
+
+
+# ---------------------------------------------------------------------------
+# Template helpers
+
+_MARK_RE = re.compile(r"(</?mark>)")
+
+
+def highlight(snippet: str | None) -> Markup:
+    """Escape a ``snippet()`` result, keeping only its ``<mark>`` tags, balanced.
+
+    Article text may itself contain markup (``<script>`` in a title): everything but
+    the highlight tags is escaped, and an unclosed ``<mark>`` is closed.
+    """
+    out: list[str] = []
+    open_mark = False
+    for part in _MARK_RE.split(snippet or ""):
+        if part == "<mark>" and not open_mark:
+            out.append(part)
+            open_mark = True
+        elif part == "</mark>" and open_mark:
+            out.append(part)
+            open_mark = False
+        elif part not in ("<mark>", "</mark>"):
+            out.append(str(escape(part)))
+    if open_mark:
+        out.append("</mark>")
+    return Markup("".join(out))
+
+
+def paragraphs(text: str | None) -> list[str]:
+    """The paragraphs of an article body (stored separated by a blank line)."""
+    return [p.strip() for p in re.split(r"\n\s*\n", text or "") if p.strip()]
+
+
+def vn_datetime(value: str | None, vietnam_time: bool = False) -> str:
+    """``2023-05-30T09:42:00+07:00`` → ``30/05/2023 09:42 (GMT+7)``, as papers print it.
+
+    Article times keep the offset the paper gave (it is part of the data).
+    ``vietnam_time=True`` converts the archive's own UTC timestamps (crawls, first
+    seen) to UTC+07:00 for readers. Values that do not parse are shown as stored.
+    """
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if len(value) <= 10:
+        return moment.strftime("%d/%m/%Y")
+    if vietnam_time and moment.tzinfo is not None:
+        moment = moment.astimezone(VIETNAM)
+    text = moment.strftime("%d/%m/%Y %H:%M")
+    offset = moment.utcoffset()
+    if offset is not None:
+        minutes = int(offset.total_seconds() // 60)
+        sign = "+" if minutes >= 0 else "-"
+        hours, mins = divmod(abs(minutes), 60)
+        text += f" (GMT{sign}{hours}{f':{mins:02d}' if mins else ''})"
+    return text
+
+
+def vn_number(value: int | None) -> str:
+    """Thousands separated by dots, the Vietnamese way: 12345 → ``12.345``."""
+    return f"{value or 0:,}".replace(",", ".")
+
+
+def article_path(url: str) -> str:
+    """The row path of an article (its primary key, tilde-encoded as Datasette wants)."""
+    return tilde_encode(url)
+
+
+def json_list(value: str | None) -> list:
+    """Decode the ``tags`` JSON array; anything else gives an empty list."""
+    try:
+        decoded = json.loads(value or "[]")
+    except ValueError:
+        return []
+    return decoded if isinstance(decoded, list) else []
+
+
+@hookimpl
+def prepare_jinja2_environment(env: Any) -> None:
+    env.filters.update(
+        highlight=highlight,
+        paragraphs=paragraphs,
+        vn_datetime=vn_datetime,
+        vn_number=vn_number,
+        article_path=article_path,
+        json_list=json_list,
+    )
+
+
+# Table pages list every column description above the rows (20 of them for
+# articles): fold them into a <details> so readers reach the data first. Without
+# JavaScript the list simply stays open.
+FOLD_COLUMN_DESCRIPTIONS = """
+const dl = document.querySelector("dl.column-descriptions");
+if (dl) {
+  const details = document.createElement("details");
+  const summary = document.createElement("summary");
+  summary.textContent = "Mô tả các cột / Column descriptions";
+  dl.replaceWith(details);
+  details.append(summary, dl);
+}
+"""
+
+
+@hookimpl
+def extra_body_script(view_name: str) -> str | None:
+    return FOLD_COLUMN_DESCRIPTIONS if view_name == "table" else None
+
+
+# The front page's figures scan whole indexes; a crawler adds rows at most every few
+# minutes, so a minute-old answer is fine and keeps the page fast on big archives.
+SUMMARY_TTL_SECONDS = 60.0
+_summary_cache: dict[str, tuple[float, dict]] = {}
+
+
+async def archive_summary(db: Database) -> dict:
+    """What the archive holds: per newspaper counts and dates, totals, the last crawl."""
+    cached = _summary_cache.get(str(db.path))
+    if cached and time.monotonic() - cached[0] < SUMMARY_TTL_SECONDS:
+        return cached[1]
+    per_site = await db.execute(
+        """
+        select a.site, s.title, s.province, s.status, a.articles, a.first_date, a.last_date
+        from (
+          select site, count(*) as articles,
+                 min(published_date) as first_date, max(published_date) as last_date
+          from articles group by site
+        ) a left join sites s on s.name = a.site
+        order by a.articles desc
+        """
+    )
+    sites = [dict(r) for r in per_site.rows]
+    last_crawl = (
+        await db.execute(
+            "select site, started_at, finished_at, status, new, updated, failed "
+            "from crawls order by started_at desc limit 1"
+        )
+    ).first()
+    summary = {
+        "sites": sites,
+        "total": sum(s["articles"] for s in sites),
+        "first_date": min((s["first_date"] for s in sites if s["first_date"]), default=None),
+        "last_date": max((s["last_date"] for s in sites if s["last_date"]), default=None),
+        "last_crawl": dict(last_crawl) if last_crawl else None,
+    }
+    _summary_cache[str(db.path)] = (time.monotonic(), summary)
+    return summary
+
+
+async def site_titles(db: Database) -> dict[str, str]:
+    """Registry names → newspaper titles, to show "Báo Cao Bằng" rather than a slug."""
+    rows = await db.execute("select name, title from sites where title is not null")
+    return {r["name"]: r["title"] for r in rows.rows}
+
+
+@hookimpl
+def extra_template_vars(template: str, datasette: Any) -> Callable[[], Awaitable[dict]]:
+    async def inner() -> dict:
+        if DATABASE_NAME not in datasette.databases:
+            return {}
+        db = datasette.databases[DATABASE_NAME]
+        if template == "index.html":
+            return {"archive": await archive_summary(db), "site_titles": await site_titles(db)}
+        if template in ("query-archive-search.html", "row-archive-articles.html"):
+            return {"site_titles": await site_titles(db)}
+        return {}
+
+    return inner

@@ -1,0 +1,105 @@
+"""A journalist's path through the archive, in a real Chromium.
+
+Front page → type "dam thuy" (no diacritics) → ranked results with highlights → the
+article with its paragraphs. Screenshots go to test-artifacts/ for a human to look at.
+Uses Debian's chromium (Playwright's own browser download does not work here).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Shared with the HTTP tests: the same archive, served by the same real command.
+from tests.test_publish import ARTICLES, BODY_DAM_THUY, build_archive, start_datasette
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="/usr/bin/chromium is missing: apt-get install -y chromium (make test does)",
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    db_path = build_archive(tmp_path_factory.mktemp("browser") / "browser.db")
+    proc, base = start_datasette(db_path)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def page(server: str) -> Iterator:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="vi-VN")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        context.close()
+        browser.close()
+
+
+def test_search_without_diacritics_then_read_the_article(server: str, page) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    page.goto(server + "/")
+    assert page.locator("h1").inner_text() == "Kho lưu trữ báo chí địa phương Việt Nam"
+    assert "Báo Cao Bằng" in page.locator("table.vn-table").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "01-front-page.png"), full_page=True)
+
+    box = page.locator("form.vn-search input[name=q]")
+    box.fill("dam thuy")
+    box.press("Enter")
+    page.wait_for_url("**/archive/search?q=dam+thuy**")
+    results = page.locator("ol.results > li")
+    assert results.count() == 2
+    first = results.first
+    assert first.locator("h3").inner_text() == ARTICLES[0].title
+    marks = first.locator(".snippet mark")
+    assert marks.count() >= 1
+    assert marks.first.inner_text() in ("Đàm", "Thủy")
+    # the highlight is visible, not just present
+    assert marks.first.evaluate("m => getComputedStyle(m).backgroundColor") != "rgba(0, 0, 0, 0)"
+    page.screenshot(path=str(ARTIFACTS / "02-search-results.png"), full_page=True)
+
+    first.locator("h3 a").click()
+    page.wait_for_load_state()
+    assert page.locator("article h1").inner_text() == ARTICLES[0].title
+    body = page.locator("article .body p")
+    assert body.all_inner_texts() == BODY_DAM_THUY.split("\n\n")
+    assert page.locator("p.original a").get_attribute("href") == ARTICLES[0].url
+    page.screenshot(path=str(ARTIFACTS / "03-article.png"), full_page=True)
+
+    assert errors == []
+
+
+def test_hostile_title_is_shown_as_text(server: str, page) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(server + "/archive/search?q=alert")
+    assert "<script>alert('xss')</script>" in page.locator("ol.results").inner_text()
+    page.locator("ol.results h3 a").first.click()
+    page.wait_for_load_state()
+    assert page.locator("article h1").inner_text().startswith("<script>")
+    assert dialogs == []  # no script ran
