@@ -111,26 +111,38 @@ class NewsSpider(scrapy.Spider):
             # The last run was killed: the listings it never reached are not known
             # ground yet, so walk them all this time.
             self.walk_all = True
+        for request in self.start_points():
+            if request is not None:  # Scrapy would hand a None from start() to the pipelines
+                yield request
+
+    def start_points(self) -> list[scrapy.Request | None]:
         home = self.start_url
+        requests = []
         if not self.obey_robots:
             # With robots.txt obeyed, Scrapy fetches it and robots_parsed gives us its
             # Sitemap: lines; without, we read it ourselves for them.
-            yield self.request(
-                urljoin(home, "/robots.txt"),
-                self.parse_robots,
-                PRIORITY_FEED,
-                meta={"kind": "robots"},
+            requests.append(
+                self.request(
+                    urljoin(home, "/robots.txt"),
+                    self.parse_robots,
+                    PRIORITY_FEED,
+                    meta={"kind": "robots"},
+                )
             )
-        yield self.request(home, self.parse_page, PRIORITY_FEED, meta={"hops": 0, "start": True})
+        requests.append(
+            self.request(home, self.parse_page, PRIORITY_FEED, meta={"hops": 0, "start": True})
+        )
         for url, kind in self.discovery_points(home):
             callback = self.parse_feed if kind == "feed" else self.parse_sitemap
-            yield self.request(url, callback, PRIORITY_FEED, meta={"kind": kind})
+            requests.append(self.request(url, callback, PRIORITY_FEED, meta={"kind": kind}))
         for path in self.profile.listings:
-            yield self.request(
-                urljoin(home, path), self.parse_page, meta={"hops": 1, "start": True}
+            requests.append(
+                self.request(urljoin(home, path), self.parse_page, meta={"hops": 1, "start": True})
             )
-        for listing in self.profile.json_listings:
-            yield self.json_page(listing, listing.first_page)
+        requests += [
+            self.json_page(listing, listing.first_page) for listing in self.profile.json_listings
+        ]
+        return requests
 
     def discovery_points(self, home: str) -> list[tuple[str, str]]:
         """Feeds and sitemaps to read: the profile's, those found on earlier runs, and for
