@@ -105,7 +105,9 @@ def crawl(
       vnnews crawl --all --db /srv/vnnews/archive.db
     """
     if all_sites:
-        targets = tuple(targets) + tuple(name for name, p in SITES.items() if p.status == "active")
+        targets = tuple(targets) + tuple(
+            name for name, p in SITES.items() if p.status == "active" and p.scheduled
+        )
     if not targets:
         raise click.UsageError(
             "give at least one TARGET (a site name or an http(s):// URL), or --all"

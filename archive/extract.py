@@ -76,7 +76,7 @@ BOILERPLATE_CLASS = re.compile(
     r"binh-?luan|rating|banner|advert|(^|[\s_-])ads?($|[\s_-])|quang-?cao|toolbar|sidebar|"
     r"widget|popup|newsletter|facebook|zalo|read-?more|xem-?them|doc-?them|box-?news|"
     r"tin-?khac|other-?news|most-?read|doc-?nhieu|subscribe|(^|[\s_-])tags?($|[\s_-])|tag_list|"
-    r"(^|[\s_-])rate($|[\s_-])|vote|box-?source",
+    r"(^|[\s_-])rate($|[\s_-])|vote|box-?source|news-?other|(^|[\s_-])other($|[\s_-])",
     re.I,
 )
 # <form> is not here: ASP.NET portals wrap the whole page in one. Small forms (login,
@@ -96,6 +96,8 @@ CHROME_CLASS = re.compile(
     r"leftpane|rightpane|left-pane|right-pane|site-header|site-footer|masthead",
     re.I,
 )
+# Widgets that show the current date or time, never the article's.
+TODAY_CLASS = re.compile(r"today|hom-?nay|current-?date|curdate|clock|weather|thoi-?tiet", re.I)
 TEMPLATE_TEXT = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 SHARE_TEXT = re.compile(
     r"^(chia sẻ|share|in bài|gửi bài|bản in|lưu bài|tweet|like)\b.{0,40}$", re.I
@@ -818,12 +820,17 @@ def find_published(tree, meta: dict, profile: SiteProfile, title_el) -> FoundDat
 
 def in_link_list(el) -> bool:
     """Dates next to other articles' headlines ("Các tin khác (15/01/2024)") belong to
-    those articles."""
-    for anc in [el, *el.iterancestors()]:
+    those articles: inside a list item with a link, a list of links, or a box whose
+    class says it is not the article."""
+    for depth, anc in enumerate([el, *el.iterancestors()]):
+        if depth > 4 or anc.tag in ("body", "html"):
+            break
         if anc.tag == "li" and anc.find(".//a") is not None:
             return True
+        if anc.tag in ("ul", "ol") and len(anc.findall(".//a")) >= 2:
+            return True
         cls = f"{anc.get('class', '')} {anc.get('id', '')}"
-        if cls.strip() and BOILERPLATE_CLASS.search(cls):
+        if cls.strip() and (BOILERPLATE_CLASS.search(cls) or TODAY_CLASS.search(cls)):
             return True
     return False
 
@@ -855,8 +862,8 @@ def visible_dates(tree, tz: str, title_el) -> list[FoundDate]:
         if distance < -MAX_DATE_LEAD or in_chrome(el) or in_link_list(el):
             continue
         found = find_date(text, tz)
-        if not found:
-            continue
+        if not found or (distance < 0 and not found.has_time):
+            continue  # a bare date above the headline is the header's "today"
         seen.add(text)
         if distance < 0:
             distance = 1000 - distance  # above the headline: only when nothing is below

@@ -49,6 +49,8 @@ class SiteProfile:
     status: str = "active"  # active | merged | stopped
     merged_into: str | None = None
     unverified: tuple[str, ...] = ()
+    note: str | None = None  # what an operator should know (layout, robots.txt, history)
+    scheduled: bool = True  # crawled by `vnnews crawl --all`
     generic: bool = False
 
     def owns(self, url: str) -> bool:
@@ -153,8 +155,10 @@ SITES: dict[str, SiteProfile] = {
             feeds=("/rss/home.rss",),
             article_url=r"^/[^/]+-\d{4,}\.html$",
             selectors=FAMILY_A_SELECTORS,
-            # robots.txt disallows generic crawlers entirely: expect "refused by robots.txt".
             unverified=("feeds",),
+            note="robots.txt disallows generic crawlers entirely: left out of --all, "
+            "crawl it by name to see the refusal reported",
+            scheduled=False,
         ),
         SiteProfile(
             name="baotuyenquang",
@@ -247,6 +251,7 @@ SITES: dict[str, SiteProfile] = {
             feeds=("/rss/home.rss",),
             selectors=FAMILY_C_SELECTORS,
             lead_code="YBĐT",
+            article_url=r"-post\d+\.html$",
             status="merged",
             merged_into="baolaocai",
             unverified=("feeds", "selectors", "article URLs", "site still online"),
@@ -264,6 +269,48 @@ SITES: dict[str, SiteProfile] = {
             unverified=("feeds",),
         ),
         SiteProfile(
+            name="baovinhphuc",
+            title="Báo Vĩnh Phúc",
+            province="Vĩnh Phúc",
+            family="E",
+            homepage="https://baovinhphuc.com.vn/",
+            domains=("baovinhphuc.com.vn", "baovinhphuc.vn"),
+            feeds=("/rss/home.rss",),
+            article_url=r"-\d{4,}\.htm$",
+            selectors=FAMILY_E_SELECTORS,
+            status="merged",
+            merged_into="baophutho",
+            unverified=("feeds", "selectors", "article URLs", "site still online"),
+        ),
+        SiteProfile(
+            name="baohoabinh",
+            title="Báo Hòa Bình",
+            province="Hòa Bình",
+            family="E",
+            homepage="https://baohoabinh.com.vn/",
+            domains=("baohoabinh.com.vn", "baohoabinh.vn"),
+            feeds=("/rss/home.rss",),
+            article_url=r"-\d{4,}\.htm$",
+            selectors=FAMILY_E_SELECTORS,
+            status="merged",
+            merged_into="baophutho",
+            unverified=("feeds", "selectors", "article URLs", "site still online"),
+        ),
+        SiteProfile(
+            name="baophuyen",
+            title="Báo Phú Yên",
+            province="Phú Yên",
+            family="B",
+            homepage="https://baophuyen.vn/",
+            domains=("baophuyen.vn", "baophuyen.com.vn"),
+            feeds=("/rss/home.rss",),
+            article_url=r"^/[^/]+/\d{6}/[^/]+-[0-9a-f]+/?$",
+            selectors=FAMILY_B_SELECTORS,
+            status="merged",
+            merged_into="baodaklak",
+            unverified=("feeds", "selectors", "article URLs", "site still online"),
+        ),
+        SiteProfile(
             name="baosonla",
             title="Báo Sơn La",
             province="Sơn La",
@@ -273,6 +320,7 @@ SITES: dict[str, SiteProfile] = {
             article_url=r"^/[^/]+/[^/]+-\d{4,}\.html$",
             selectors={"body": "div#editor-detail"},
             unverified=("feeds", "selectors except body"),
+            note="own CMS: /{category}/{slug}-{id}.html, body in div#editor-detail",
         ),
         SiteProfile(
             name="baodienbienphu",
@@ -282,9 +330,10 @@ SITES: dict[str, SiteProfile] = {
             domains=("baodienbienphu.vn", "baodienbienphu.info.vn"),
             feeds=("/rss/home.rss",),
             article_url=r"^/tin-bai/[^/]+/[^/]+$",
-            # Category pages are rendered by JavaScript: feeds and sitemaps are the way in.
             sitemaps=("/sitemap.xml",),
             unverified=("feeds", "sitemaps", "selectors"),
+            note="own CMS: /tin-bai/{category}/{slug}; category pages are rendered by "
+            "JavaScript, so feeds and sitemaps are the way in",
         ),
         SiteProfile(
             name="baolaichau",
@@ -293,8 +342,11 @@ SITES: dict[str, SiteProfile] = {
             homepage="https://baolaichau.vn/",
             domains=("baolaichau.vn",),
             feeds=("/rss/home.rss",),
-            # Slugs are raw Vietnamese, percent-encoded, with no id; the header shows today's date.
+            # Slugs are raw Vietnamese, percent-encoded, with no id: a slug of several words.
+            article_url=r"^/([^/]+/)?[^/]+(-[^/]+){3,}/?$",
             unverified=("feeds", "selectors", "article URLs"),
+            note="own CMS: percent-encoded Vietnamese slugs without an id; the page header "
+            "shows today's date above the article",
         ),
     ]
 }

@@ -34,7 +34,8 @@ NON_HTML_EXT = re.compile(
 ARTICLE_ID = re.compile(
     r"(-|/|post|_)(\d{4,}|[0-9a-f]{6,})(\.html?|\.aspx|\.htm|\.vnp|\.tpo)?/?$", re.I
 )
-SLUG_PAGE = re.compile(r"/[^/]*[a-z0-9]+(-[a-z0-9%]+){3,}(\.html?|\.aspx)?/?$", re.I)
+# \w, not [a-z]: slugs may be raw Vietnamese ("/tân-uyên-thu-hoạch-chè").
+SLUG_PAGE = re.compile(r"/[^/]*\w+(-[\w%]+){3,}(\.html?|\.aspx)?/?$", re.I)
 DAY_ARCHIVE_PARAM = re.compile(r"(^|&)(date|ngay|day|d|from|to)=", re.I)
 
 
