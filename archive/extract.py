@@ -176,8 +176,11 @@ def extract(
 
     body_el = find_body_element(tree, profile)
     blocks = content_blocks(body_el) if body_el is not None else []
+    content_root = body_el
     if word_count(blocks) < 30:
-        blocks = density_blocks(tree) or blocks
+        dense, dense_root = density_blocks(tree)
+        if dense:
+            blocks, content_root = dense, dense_root
     if not blocks:
         blocks = trafilatura_blocks(tree, url)
 
@@ -202,8 +205,39 @@ def extract(
         "jsonld_article": meta.get("jsonld_article", False),
         "has_date": found is not None,
         "container": body_el is not None,
+        "teasers": count_teasers(content_root) if content_root is not None else 0,
+        "figures": len(body_el.findall(".//figure")) + len(body_el.findall(".//img"))
+        if body_el is not None
+        else 0,
+        "caption_words": caption_words(body_el) if body_el is not None else 0,
     }
     return article
+
+
+def count_teasers(content) -> int:
+    """Headline links to articles inside the text we took as the page's content: a
+    section page's "content" is made of them, an article's has a few at most."""
+    hrefs = {
+        a.get("href")
+        for a in content.iter("a")
+        if len(a.text_content().split()) >= 5 and looks_like_article(a.get("href") or "")
+    }
+    return len(hrefs)
+
+
+def caption_words(body_el) -> int:
+    """Words in image captions: a photo gallery's text is nearly all captions."""
+    captions = [
+        el
+        for el in body_el.iter()
+        if isinstance(el.tag, str)
+        and (
+            el.tag == "figcaption"
+            or "caption" in class_words(el)
+            or "imgcaption" in class_words(el)
+        )
+    ]
+    return sum(len(el.text_content().split()) for el in captions)
 
 
 # ---------------------------------------------------------------- decoding and parsing
@@ -579,7 +613,7 @@ def word_count(blocks: Iterable[Block]) -> int:
     return sum(len(b.text.split()) for b in blocks)
 
 
-def density_blocks(tree) -> list[Block]:
+def density_blocks(tree) -> tuple[list[Block], etree._Element | None]:
     """For layouts with no known container (portals, table layouts): pick the element
     that holds the most non-link paragraph text among its children."""
     root = lxml.html.fromstring(lxml.html.tostring(tree, encoding="unicode"))
@@ -600,7 +634,7 @@ def density_blocks(tree) -> list[Block]:
             if target is not None:
                 scores[target] = scores.get(target, 0) + weight * share
     if not scores:
-        return []
+        return [], None
     best = max(scores, key=scores.get)
     blocks = []
     for block in iter_blocks(best):
@@ -608,7 +642,7 @@ def density_blocks(tree) -> list[Block]:
         if text and not SHARE_TEXT.match(text):
             block.text = text
             blocks.append(block)
-    return drop_related(blocks)
+    return drop_related(blocks), best
 
 
 def trafilatura_blocks(tree, url: str) -> list[Block]:
@@ -885,7 +919,11 @@ def class_words(el) -> set[str]:
     return set(re.split(r"[\s_\-]+", raw.lower())) - {""}
 
 
-CATEGORY_WORDS = {"breadcrumb", "breadcrumbs", "cate", "category", "categories", "chuyenmuc", "cat"}
+CATEGORY_WORDS = {"breadcrumb", "breadcrumbs", "crumb", "crumbs", "duongdan", "cate", "category",
+                  "categories", "chuyenmuc", "cat"}  # fmt: skip
+CRUMB_WORDS = {"breadcrumb", "breadcrumbs", "crumb", "crumbs", "duongdan"}
+HOME_WORDS = {"trang chủ", "home", "trang chu", "trang nhất"}
+CRUMB_SEPARATOR = re.compile(r"[»›>/|→]")
 TAG_WORDS = {"tag", "tags", "keyword", "keywords", "tukhoa", "taglist"}
 
 
@@ -896,28 +934,32 @@ def find_category(tree, meta: dict, profile: SiteProfile, title: str | None) -> 
     if el is not None and clean(el.text_content()):
         return clean(el.text_content())
     for crumb in tree.iter():
-        if (
-            not isinstance(crumb.tag, str)
-            or crumb.tag in ("html", "body")
-            or not CATEGORY_WORDS & class_words(crumb)
-        ):
+        if not isinstance(crumb.tag, str) or crumb.tag in ("html", "body"):
             continue
-        if in_chrome(crumb) and not {"breadcrumb", "breadcrumbs"} & class_words(crumb):
+        words = class_words(crumb)
+        if not (CATEGORY_WORDS & words or looks_like_breadcrumb(crumb)):
+            continue
+        if in_chrome(crumb) and not CRUMB_WORDS & words:
             continue
         if crumb.xpath("ancestor::li"):
             continue  # a category label on a headline in a list
         items = [clean(a.text_content()) for a in crumb.xpath(".//a|.//li[not(.//a)]")] or [
             clean(crumb.text_content())
         ]
-        items = [
-            i
-            for i in items
-            if i and i.lower() not in ("trang chủ", "home", "trang chu") and i != title
-        ]
+        items = [i for i in items if i and i.lower() not in HOME_WORDS and i != title]
         items = [i for i in items if len(i.split()) <= 8 and "{{" not in i]
         if items:
             return items[-1]
     return meta.get("section")
+
+
+def looks_like_breadcrumb(el) -> bool:
+    """A trail by its shape, whatever its class: "Trang chủ » Section » Subsection"."""
+    links = el.findall(".//a")
+    if not 2 <= len(links) <= 5 or clean(links[0].text_content()).lower() not in HOME_WORDS:
+        return False
+    text = clean(el.text_content())
+    return len(text) <= 120 and bool(CRUMB_SEPARATOR.search(text) or el.tag in ("ol", "ul"))
 
 
 def find_tags(tree, meta: dict, profile: SiteProfile) -> list[str]:
@@ -959,6 +1001,11 @@ def find_image(tree, meta: dict, body_el, url: str) -> tuple[str | None, str | N
 # ---------------------------------------------------------------- is it an article?
 
 MIN_ARTICLE_WORDS = 40
+# "[Ảnh] Sắc màu lễ hội", "Video: ...", "Infographic | ...": media pages, not articles.
+MEDIA_WORDS = r"(ảnh|photo|video|clip|infographic|podcast|phóng sự ảnh)"
+MEDIA_TITLE = re.compile(
+    rf"^\s*(\[\s*{MEDIA_WORDS}\s*\]|\(\s*{MEDIA_WORDS}\s*\)|{MEDIA_WORDS}\s*[:|–-])", re.I
+)
 
 
 def article_verdict(article: Article, profile: SiteProfile) -> tuple[bool, str]:
@@ -980,6 +1027,16 @@ def article_verdict(article: Article, profile: SiteProfile) -> tuple[bool, str]:
     if article.word_count < MIN_ARTICLE_WORDS:
         return False, f"too little text ({article.word_count} words)"
     signals = article.signals
+    if MEDIA_TITLE.match(article.title):
+        return False, "photo, video or infographic page"
+    teasers = signals.get("teasers", 0)
+    if teasers >= 6 and article.word_count < 40 * teasers:
+        return False, f"section page ({teasers} headlines)"
+    if (
+        signals.get("figures", 0) >= 4
+        and signals.get("caption_words", 0) > 0.5 * article.word_count
+    ):
+        return False, "photo gallery"
     if signals.get("og_type") in ("website", "video.other", "video", "profile") and not (
         by_profile or looks_like_article(url) or signals.get("jsonld_article")
     ):
