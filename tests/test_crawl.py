@@ -236,3 +236,28 @@ def test_settings_can_be_set_from_the_command_line(tmp_path):
         assert len([p for p in site.requests if p != "/robots.txt"]) <= 2
     assert result.returncode == 0
     assert crawl("http://127.0.0.1:9/", tmp_path / "x.db", "--set", "nonsense").returncode == 2
+
+
+@pytest.mark.parametrize("site", ["baocaobang", "baotuyenquang"])
+def test_registered_site_against_a_local_mirror(tmp_path, site):
+    """`--base-url`: the profile's rules (JSON listings, sitemaps, selectors) run
+    against a copy of the site; every article comes out with its time and author."""
+    from archive.localsite import SNAPSHOT_DIR
+
+    db = tmp_path / "archive.db"
+    with LocalSite(SNAPSHOT_DIR / site) as mirror:
+        result = crawl(site, db, "--base-url", mirror.url)
+        expected = {e["path"]: e for e in mirror.expected()}
+    assert result.returncode == 0, result.stderr
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    rows = {
+        unquote(urlsplit(r["url"]).path): dict(r) for r in conn.execute("select * from articles")
+    }
+    assert sorted(rows) == sorted(expected)
+    for path, want in expected.items():
+        got = rows[path]
+        assert got["site"] == site
+        assert {k: got[k] for k in ("title", "published_at", "author", "category")} == {
+            k: normalise(want[k]) for k in ("title", "published_at", "author", "category")
+        }

@@ -70,3 +70,19 @@ def test_non_articles_are_not_articles(case: Path, disguised: bool):
     profile = generic_profile(url)
     ok, reason = article_verdict(extract(html, url, profile), profile)
     assert not ok, reason
+
+
+def test_seed_article_on_its_own_paper_matches_the_seed_text():
+    """The real seed article (../shared/samples/seed-article.txt) as Báo Cao Bằng's own
+    layout shows it, through the baocaobang profile: the text a reader sees, nothing else."""
+    from archive.localsite import SNAPSHOT_DIR
+    from archive.quality import word_f1
+
+    seed = (FIXTURES / "pages" / "d" / "seed-ha-quang.json").read_text(encoding="utf-8")
+    want = json.loads(seed)
+    page = next((SNAPSHOT_DIR / "baocaobang").glob("*-61873.html"))
+    article = extract(page.read_bytes(), "https://baocaobang.vn/" + page.name, SITES["baocaobang"])
+    assert article.title == want["title"]
+    assert word_f1(f"{article.lead} {article.body}", f"{want['lead']} {want['body']}") >= 0.99
+    assert article.author == "Bảo Bình"
+    assert article.published_at == "2023-05-30T08:15:00+07:00"
