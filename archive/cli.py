@@ -350,6 +350,30 @@ def reextract(db_path, site):
 
 @cli.command()
 @click.option(
+    "--db",
+    "db_path",
+    default="archive.db",
+    show_default=True,
+    type=click.Path(exists=True, dir_okay=False),
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def check(db_path, as_json):
+    """Check an archive's health: SQLite integrity, the full-text index against the
+    articles, and per newspaper the articles without a date, author or body, the
+    failures of its last crawl and that crawl's status. Exits 1 when the file or its
+    index is damaged."""
+    from archive.check import check as run_check
+    from archive.check import format_report
+
+    report = run_check(db_path)
+    click.echo(
+        json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_report(report)
+    )
+    sys.exit(0 if report["ok"] else 1)
+
+
+@cli.command()
+@click.option(
     "--db", "db_path", default="demo.db", show_default=True, type=click.Path(dir_okay=False)
 )
 @click.option("--port", default=8001, show_default=True, type=int)

@@ -14,6 +14,7 @@ else from a text-density search, else from trafilatura.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import unicodedata
@@ -243,22 +244,50 @@ def caption_words(body_el) -> int:
 # ---------------------------------------------------------------- decoding and parsing
 
 
+# Labels that cannot spell Vietnamese: servers send them as a default, not a fact,
+# so they only win when detection agrees nothing better fits.
+WESTERN_CODECS = {"latin_1", "iso8859-1", "cp1252", "ascii"}
+
+
 def decode_html(body: bytes, header_encoding: str | None = None) -> str:
-    """Bytes to text: strict UTF-8 when it decodes (mislabelled UTF-8 pages are common),
-    else the HTTP header's charset, then ``<meta charset>``, then detection."""
+    """Bytes to NFC text: strict UTF-8 when it decodes (mislabelled UTF-8 pages are
+    common), else the HTTP header's charset, then ``<meta charset>``, then detection;
+    a Western label (Latin-1, Windows-1252) loses to detection, since Vietnamese pages
+    that carry one are really Windows-1258 or UTF-8."""
     try:
-        return body.decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
-        pass
-    head = body[:4096].decode("ascii", "replace")
-    for enc in (header_encoding, html_body_declared_encoding(head)):
-        if enc and enc.lower().replace("-", "") not in ("utf8",):
-            try:
-                return body.decode(enc)
-            except (LookupError, UnicodeDecodeError):
-                continue
-    best = from_bytes(body).best()
-    return str(best) if best is not None else body.decode("utf-8", "replace")
+        head = body[:4096].decode("ascii", "replace")
+        labels = [e for e in (header_encoding, html_body_declared_encoding(head)) if e]
+        strong = [e for e in labels if not is_western(e)]
+        weak = [e for e in labels if is_western(e)]
+        text = first_decoding(body, strong)
+        if text is None:
+            # preemptive_behaviour=False: otherwise the page's own (wrong) label wins.
+            best = from_bytes(body, preemptive_behaviour=False).best()
+            if best is not None and (not weak or best.encoding == "cp1258"):
+                text = str(best)
+            else:
+                text = first_decoding(body, weak) or (
+                    str(best) if best else body.decode("utf-8", "replace")
+                )
+    return unicodedata.normalize("NFC", text)
+
+
+def is_western(label: str) -> bool:
+    try:
+        return codecs.lookup(label).name in WESTERN_CODECS
+    except LookupError:
+        return False
+
+
+def first_decoding(body: bytes, labels: list[str]) -> str | None:
+    for label in labels:
+        try:
+            return body.decode(label)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return None
 
 
 def content_type_encoding(content_type: str | None) -> str | None:

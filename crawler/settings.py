@@ -18,14 +18,33 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 
 # Limits: a hung server, an enormous page or a redirect loop costs one URL, not the run.
+# Each URL that hits one is recorded in the `failures` table with its kind (timeout,
+# too_large, too_many_redirects...) and counted in the run's `crawls` row as failed.
+# Override per run with `scrapy crawl news -s NAME=VALUE` (or the CLI's options).
+#
+#   DOWNLOAD_TIMEOUT     seconds to wait for a whole answer (connect + headers + body)
+#                        before giving up on the attempt; provincial servers are slow,
+#                        but a hung one must not hold the run.
+#   DOWNLOAD_MAXSIZE     largest answer accepted, in bytes (after decompression too, so
+#                        a gzip bomb is cut off); articles are 50 KB to 2 MB.
+#   DOWNLOAD_WARNSIZE    answers above this are logged, not refused.
+#   DOWNLOAD_FAIL_ON_DATALOSS  a body cut short of its Content-Length is a failure
+#                        ("truncated"), never half an article.
+#   REDIRECT_MAX_TIMES   redirects followed per URL; a loop ends there.
+#   RETRY_TIMES          extra attempts after a timeout, a dropped connection or one
+#                        of RETRY_HTTP_CODES; a URL costs at most RETRY_TIMES + 1 tries.
+#   RETRY_AFTER_MAX      longest Retry-After (429/503) waited for before a retry; a
+#                        server asking for more is given up on for this run.
+#   VNNEWS_MAX_PAGES     requests per site and run (below), so a link trap ends.
+# A page that failed is not marked as known: the next run fetches it again.
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+DOWNLOAD_FAIL_ON_DATALOSS = True
 REDIRECT_MAX_TIMES = 5
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [408, 429, 500, 502, 503, 504, 522, 524]
-# Longest Retry-After we wait for before giving up on a URL for this run.
 RETRY_AFTER_MAX = 120
 
 DOWNLOADER_MIDDLEWARES = {
@@ -33,6 +52,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RetryAfterMiddleware": 550,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.RobotsTxtMiddleware": 100,
+    # After decompression (590) and redirects (600): empty, binary and error pages
+    # served with 200 become failures instead of reaching extraction.
+    "crawler.middlewares.PageGuardMiddleware": 570,
 }
 ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
 EXTENSIONS = {"crawler.progress.Progress": 500}

@@ -30,6 +30,7 @@ from archive.urls import (
     is_next_page,
     looks_like_article,
 )
+from crawler.failures import failure_kind
 
 # Places feeds and sitemaps usually live when a site does not link them.
 COMMON_FEEDS = ("/rss/home.rss", "/rss.xml", "/feed", "/rss")
@@ -462,25 +463,6 @@ def is_newer(lastmod: str | None, than: str | None) -> bool:
     if ref.tzinfo is None:
         ref = ref.replace(tzinfo=UTC)
     return mod > ref
-
-
-def failure_kind(failure) -> str:
-    name = type(failure.value).__name__
-    text = str(failure.value)
-    if "robots.txt" in text:
-        return "robots"
-    if name == "HttpError":
-        return "http"
-    if "Timeout" in name or "timeout" in text.lower():
-        return "timeout"
-    if "DNS" in name or "DNSLookup" in name:
-        return "dns"
-    return {
-        "ConnectionRefusedError": "refused",
-        "ResponseNeverReceived": "reset",
-        "ConnectionLost": "reset",
-        "IgnoreRequest": "ignored",
-    }.get(name, name)
 
 
 # "Load more" buttons fetch pages of links from a JSON endpoint built in an inline

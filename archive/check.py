@@ -1,0 +1,240 @@
+"""Health of an archive file: what `vnnews check --db PATH` reports.
+
+``check(db_path)`` returns a dict (stable keys, JSON-serialisable) and
+``format_report(report)`` renders it for a terminal or a cron mail. Reading only,
+except SQLite's own full-text index check, which is an INSERT that writes nothing;
+safe while a crawl writes (it waits for the crawl's current transaction at most).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+FTS_TABLE = "articles_fts"
+# Statuses of a finished run that need the operator's eye.
+BAD_STATUSES = ("failed", "refused", "interrupted")
+
+
+def check(db_path: str | Path) -> dict:
+    """Check an archive: SQLite integrity, the full-text index against the articles,
+    and per newspaper: articles without a date, an author or a body, the failures
+    recorded by its last crawl (by kind), and that crawl's status.
+
+    Exit-worthy problems (a damaged file or index) go to ``problems`` and make ``ok``
+    false; things to look at (a site whose last run failed, was refused by robots.txt
+    or killed, pages that failed) go to ``warnings``.
+    """
+    path = Path(db_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no archive at {path}")
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=30)
+    conn.isolation_level = None  # autocommit: the FTS check must not open a transaction
+    conn.row_factory = sqlite3.Row
+    report: dict = {
+        "db": str(path),
+        "ok": False,
+        "problems": [],
+        "warnings": [],
+        "integrity": None,
+        "fts": None,
+        "sites": {},
+        "crawl_in_progress": crawl_in_progress(path),
+    }
+    try:
+        report["integrity"] = integrity(conn)
+        if report["integrity"] != ["ok"]:
+            report["problems"].append("integrity check: " + "; ".join(report["integrity"][:5]))
+        tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
+        missing = {"articles", "crawls", "failures"} - tables
+        if missing:
+            report["problems"].append(f"not an archive: no {', '.join(sorted(missing))} table")
+            return report
+        report["fts"] = fts_consistency(conn, tables)
+        if not report["fts"]["ok"]:
+            report["problems"].append(f"full-text index: {report['fts']['error']}")
+        report["sites"] = per_site(conn)
+        report["warnings"] += site_warnings(report["sites"], report["crawl_in_progress"])
+    except sqlite3.DatabaseError as exc:  # a damaged file: say so, do not crash
+        report["problems"].append(f"cannot read the archive: {type(exc).__name__}: {exc}")
+    finally:
+        conn.close()
+    report["ok"] = not report["problems"]
+    return report
+
+
+def integrity(conn: sqlite3.Connection) -> list[str]:
+    try:
+        return [r[0] for r in conn.execute("pragma integrity_check")]
+    except sqlite3.DatabaseError as exc:
+        return [f"{type(exc).__name__}: {exc}"]
+
+
+def fts_consistency(conn: sqlite3.Connection, tables: set[str]) -> dict:
+    """The FTS index checked by SQLite against the articles table (FTS5
+    'integrity-check' with rank 1 compares the index with its content table), and the
+    number of indexed rows against the number of articles."""
+    result: dict = {"ok": True, "error": None, "articles": None, "indexed": None}
+    result["articles"] = conn.execute("select count(*) from articles").fetchone()[0]
+    if FTS_TABLE not in tables:
+        return {**result, "ok": False, "error": f"no {FTS_TABLE} table"}
+    try:
+        conn.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values('integrity-check', 1)")
+    except sqlite3.DatabaseError as exc:
+        result.update(ok=False, error=f"integrity-check failed: {exc}")
+    if f"{FTS_TABLE}_docsize" in tables:
+        result["indexed"] = conn.execute(f"select count(*) from {FTS_TABLE}_docsize").fetchone()[0]
+        unindexed = conn.execute(
+            f"select count(*) from articles where rowid not in (select id from {FTS_TABLE}_docsize)"
+        ).fetchone()[0]
+        if result["indexed"] != result["articles"] or unindexed:
+            result["ok"] = False
+            result["error"] = result["error"] or (
+                f"{result['articles']} articles but {result['indexed']} indexed "
+                f"({unindexed} articles missing from the index)"
+            )
+    return result
+
+
+def per_site(conn: sqlite3.Connection) -> dict[str, dict]:
+    sites: dict[str, dict] = {}
+
+    def entry(name: str) -> dict:
+        return sites.setdefault(
+            name,
+            {
+                "articles": 0,
+                "no_date": 0,
+                "no_author": 0,
+                "no_body": 0,
+                "last_crawl": None,
+                "last_success": None,
+                "failures_last_run": {"total": 0, "by_kind": {}, "examples": []},
+            },
+        )
+
+    for row in conn.execute(
+        "select site, count(*) as n, sum(published_at is null or published_at = '') as no_date, "
+        "sum(author is null or author = '') as no_author, "
+        "sum(body is null or body = '') as no_body from articles group by site"
+    ):
+        entry(row["site"]).update(
+            articles=row["n"],
+            no_date=row["no_date"] or 0,
+            no_author=row["no_author"] or 0,
+            no_body=row["no_body"] or 0,
+        )
+    for row in conn.execute(
+        "select c.* from crawls c join (select site, max(id) as id from crawls group by site) "
+        "last on last.id = c.id order by c.site"
+    ):
+        site = entry(row["site"])
+        site["last_crawl"] = dict(row)
+        failures = site["failures_last_run"]
+        for kind, count in conn.execute(
+            "select kind, count(*) from failures where crawl_id = ? group by kind order by 2 desc, 1",
+            [row["id"]],
+        ):
+            failures["by_kind"][kind] = count
+            failures["total"] += count
+        failures["examples"] = [
+            {"url": r["url"], "kind": r["kind"], "http_status": r["http_status"]}
+            for r in conn.execute(
+                "select url, kind, http_status from failures where crawl_id = ? "
+                "and not (kind = 'http' and http_status in (404, 410)) order by id limit 5",
+                [row["id"]],
+            )
+        ]
+    for row in conn.execute(
+        "select site, max(finished_at) from crawls where status in ('ok', 'partial') group by site"
+    ):
+        entry(row[0])["last_success"] = row[1]
+    return dict(sorted(sites.items()))
+
+
+def crawl_in_progress(db_path: Path) -> bool | None:
+    """Whether the process that last took `vnnews crawl`'s lock on this archive is
+    alive (None when that cannot be told: no /proc, or no lock file)."""
+    lock = Path(str(db_path) + ".lock")
+    if not lock.is_file() or not Path("/proc").is_dir():
+        return None
+    try:
+        pid = int(lock.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return None
+    return bool(pid) and pid != os.getpid() and Path(f"/proc/{pid}").exists()
+
+
+def site_warnings(sites: dict[str, dict], in_progress: bool | None) -> list[str]:
+    warnings = []
+    for name, site in sites.items():
+        last = site["last_crawl"]
+        if last is None:
+            continue
+        status = last["status"]
+        if status == "running" and not in_progress:
+            warnings.append(
+                f"{name}: crawl {last['id']} (started {last['started_at']}) never finished: "
+                "killed, or still running without `vnnews crawl`'s lock"
+            )
+        elif status in BAD_STATUSES:
+            reason = f" ({last['last_error']})" if last.get("last_error") else ""
+            warnings.append(f"{name}: last crawl {last['id']} {status}{reason}")
+        if last.get("failed"):
+            kinds = ", ".join(f"{k} {v}" for k, v in site["failures_last_run"]["by_kind"].items())
+            warnings.append(f"{name}: {last['failed']} pages failed in the last run ({kinds})")
+        if site["articles"] and site["no_body"]:
+            warnings.append(f"{name}: articles without a body: {site['no_body']}")
+    return warnings
+
+
+def format_report(report: dict) -> str:
+    """The report as text: a verdict line, one line per newspaper, then the failures of
+    each site's last run and the warnings."""
+    lines = []
+    verdict = "OK" if report.get("ok") else "PROBLEMS"
+    fts = report.get("fts") or {}
+    integrity_text = "ok" if report.get("integrity") == ["ok"] else "FAILED"
+    fts_text = (
+        f"in step ({fts.get('articles')} articles, {fts.get('indexed')} indexed)"
+        if fts.get("ok")
+        else f"OUT OF STEP: {fts.get('error')}"
+        if fts
+        else "not checked"
+    )
+    lines.append(f"{report['db']}: {verdict}")
+    lines.append(f"  integrity: {integrity_text}; full-text index: {fts_text}")
+    for problem in report.get("problems", []):
+        lines.append(f"  problem: {problem}")
+    sites = report.get("sites") or {}
+    if sites:
+        lines.append("")
+        header = (
+            f"{'site':<24}{'articles':>9}{'no date':>9}{'no author':>11}{'no body':>9}"
+            f"  {'last run':<26}{'status':<12}{'failed':>7}{'missing':>8}"
+        )
+        lines.append(header)
+        for name, site in sites.items():
+            last = site["last_crawl"] or {}
+            lines.append(
+                f"{name:<24}{site['articles']:>9}{site['no_date']:>9}{site['no_author']:>11}"
+                f"{site['no_body']:>9}  {last.get('started_at') or '-':<26}"
+                f"{last.get('status') or '-':<12}{last.get('failed') or 0:>7}"
+                f"{last.get('missing') or 0:>8}"
+            )
+        for name, site in sites.items():
+            failures = site["failures_last_run"]
+            if not failures["total"]:
+                continue
+            kinds = ", ".join(f"{k} {v}" for k, v in failures["by_kind"].items())
+            lines.append("")
+            lines.append(f"failures in the last run of {name}: {kinds}")
+            for example in failures["examples"]:
+                status = f" {example['http_status']}" if example["http_status"] else ""
+                lines.append(f"  {example['kind']}{status}: {example['url']}")
+    if report.get("warnings"):
+        lines.append("")
+        lines.append("warnings:")
+        lines.extend(f"  - {w}" for w in report["warnings"])
+    return "\n".join(lines)

@@ -1,0 +1,67 @@
+"""What went wrong with a URL, as one stable word for ``failures.kind``.
+
+The spider names every failure here, so the pipeline, the ``crawls`` counts and the
+operator all speak the same words whatever Scrapy or Twisted called the exception.
+"""
+
+from __future__ import annotations
+
+from scrapy.exceptions import IgnoreRequest
+
+from crawler.middlewares import BAD_PAGE_KINDS
+
+# Failure kinds, as recorded in ``failures.kind`` (documented for operators):
+#   http            the server answered 4xx/5xx (http_status says which)
+#   timeout         no answer within DOWNLOAD_TIMEOUT
+#   reset           the connection was closed or reset before a complete answer
+#   truncated       the body ended before its Content-Length (data loss)
+#   refused, dns    nobody listening / the host name does not resolve
+#   too_large       larger than DOWNLOAD_MAXSIZE
+#   too_many_redirects  more than REDIRECT_MAX_TIMES redirects (a loop, usually)
+#   robots          robots.txt forbids the URL
+#   empty, binary, soft_404   a 2xx answer that is no page (see PageGuardMiddleware)
+#   mojibake        the text came out garbled (wrong or double decoding)
+#   store_error     the article could not be written to the database
+KIND_BY_NAME = {
+    "DownloadTimeoutError": "timeout",
+    "TimeoutError": "timeout",
+    "TCPTimedOutError": "timeout",
+    "DownloadFailedError": "reset",
+    "ResponseNeverReceived": "reset",
+    "ResponseFailed": "reset",
+    "ConnectionLost": "reset",
+    "ConnectionDone": "reset",
+    "ConnectionAborted": "reset",
+    "ResponseDataLossError": "truncated",
+    "DownloadConnectionRefusedError": "refused",
+    "ConnectionRefusedError": "refused",
+    "ConnectError": "refused",
+    "CannotResolveHostError": "dns",
+    "DNSLookupError": "dns",
+    # Scrapy cancels a download only when it outgrows DOWNLOAD_MAXSIZE.
+    "DownloadCancelledError": "too_large",
+    "CancelledError": "too_large",
+    **BAD_PAGE_KINDS,
+}
+# Kinds that are the page's absence rather than a failure of the site or of the run.
+MISSING_KINDS = ("soft_404",)
+
+
+def failure_kind(failure) -> str:
+    """The stable kind of a Twisted failure from a request's errback."""
+    exc = failure.value
+    if getattr(exc, "kind", None):  # PageGuardMiddleware's own exceptions
+        return exc.kind
+    name = type(exc).__name__
+    text = str(exc)
+    if "robots.txt" in text:
+        return "robots"
+    if name == "HttpError":
+        return "http"
+    if isinstance(exc, IgnoreRequest) and "redirection" in text:
+        return "too_many_redirects"
+    if name in KIND_BY_NAME:
+        return KIND_BY_NAME[name]
+    if "timeout" in name.lower() or "timed out" in text.lower():
+        return "timeout"
+    return name
