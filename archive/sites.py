@@ -113,243 +113,99 @@ BAOCAOBANG_CATEGORIES = {
     "quoc-phong-an-ninh": 67,
 }
 
-SITES: dict[str, SiteProfile] = {
-    p.name: p
-    for p in [
-        SiteProfile(
-            name="baocaobang",
-            title="Báo Cao Bằng",
-            province="Cao Bằng",
-            family="A",
-            homepage="https://baocaobang.vn/",
-            domains=("baocaobang.vn",),
-            feeds=("/rss/home.rss",),
+# What a paper of each family has unless its profile says otherwise (DOMAIN.md).
+FAMILIES: dict[str, dict] = {
+    "A": {"article_url": r"^/[^/]+-\d{4,}\.html$", "selectors": FAMILY_A_SELECTORS},
+    "B": {"article_url": r"^/[^/]+/\d{6}/[^/]+-[0-9a-f]+/?$", "selectors": FAMILY_B_SELECTORS},
+    "C": {"article_url": r"-post\d+\.html$", "selectors": FAMILY_C_SELECTORS},
+    "E": {"article_url": r"-\d{4,}\.htm$", "selectors": FAMILY_E_SELECTORS},
+}
+MERGED_2025 = ("site still online",)  # merged papers: nobody knows how long they stay up
+
+
+def paper(name: str, title: str, province: str, domains: tuple[str, ...], family: str | None = None,
+          **fields) -> SiteProfile:  # fmt: skip
+    """A profile with its family's article URLs and selectors, the RSS feed most
+    provincial papers publish, and its first domain as the home page."""
+    defaults = {"feeds": ("/rss/home.rss",), **FAMILIES.get(family or "", {})}
+    return SiteProfile(name=name, title=title, province=province, family=family,
+                       homepage=f"https://{domains[0]}/", domains=domains, **{**defaults, **fields})  # fmt: skip
+
+
+def registry(profiles: list[SiteProfile]) -> dict[str, SiteProfile]:
+    """Profiles by name; a name used twice is a mistake that would drop a paper."""
+    names = [p.name for p in profiles]
+    if duplicates := sorted({n for n in names if names.count(n) > 1}):
+        raise ValueError(f"site names registered twice: {', '.join(duplicates)}")
+    return {p.name: p for p in profiles}
+
+
+SITES: dict[str, SiteProfile] = registry(
+    [
+        paper(
+            "baocaobang", "Báo Cao Bằng", "Cao Bằng", ("baocaobang.vn",), "A",
             json_listings=tuple(
                 JsonListing(f"/list-post-by-category?page={{page}}&limit=12&category_id={cid}")
                 for cid in BAOCAOBANG_CATEGORIES.values()
             ),
-            article_url=r"^/[^/]+-\d{4,}\.html$",
-            selectors=FAMILY_A_SELECTORS,
             lead_code="CBO",
             unverified=("feeds", "category slugs"),
         ),
-        SiteProfile(
-            name="baoquangninh",
-            title="Báo Quảng Ninh",
-            province="Quảng Ninh",
-            family="A",
-            homepage="https://baoquangninh.vn/",
-            domains=("baoquangninh.vn", "baoquangninh.com.vn"),
-            feeds=("/rss/home.rss",),
-            article_url=r"^/[^/]+-\d{4,}\.html$",
-            selectors=FAMILY_A_SELECTORS,
-            unverified=("feeds", "selectors"),
-        ),
-        SiteProfile(
-            name="baolangson",
-            title="Báo Lạng Sơn",
-            province="Lạng Sơn",
-            family="A",
-            homepage="https://baolangson.vn/",
-            domains=("baolangson.vn",),
-            feeds=("/rss/home.rss",),
-            article_url=r"^/[^/]+-\d{4,}\.html$",
-            selectors=FAMILY_A_SELECTORS,
+        paper("baoquangninh", "Báo Quảng Ninh", "Quảng Ninh", ("baoquangninh.vn", "baoquangninh.com.vn"), "A",
+              unverified=("feeds", "selectors")),
+        paper(
+            "baolangson", "Báo Lạng Sơn", "Lạng Sơn", ("baolangson.vn",), "A",
             unverified=("feeds",),
             note="robots.txt disallows generic crawlers entirely: left out of --all, "
             "crawl it by name to see the refusal reported",
             scheduled=False,
         ),
-        SiteProfile(
-            name="baotuyenquang",
-            title="Báo và Phát thanh, Truyền hình Tuyên Quang",
-            province="Tuyên Quang",
-            family="B",
-            homepage="https://baotuyenquang.com.vn/",
-            domains=("baotuyenquang.com.vn", "baotuyenquang.vn"),
-            feeds=("/rss/home.rss",),
-            sitemaps=("/sitemap.xml",),
-            article_url=r"^/[^/]+/\d{6}/[^/]+-[0-9a-f]+/?$",
-            selectors=FAMILY_B_SELECTORS,
-            lead_code="BTQ",
-            unverified=("feeds", "sitemaps"),
-        ),
-        SiteProfile(
-            name="baohagiang",
-            title="Báo Hà Giang",
-            province="Hà Giang",
-            family="B",
-            homepage="https://baohagiang.vn/",
-            domains=("baohagiang.vn", "baohagiang.com.vn"),
-            feeds=("/rss/home.rss",),
-            article_url=r"^/[^/]+/\d{6}/[^/]+-[0-9a-f]+/?$",
-            selectors=FAMILY_B_SELECTORS,
-            lead_code="BHG",
-            status="merged",
-            merged_into="baotuyenquang",
-            unverified=("feeds", "site still online"),
-        ),
-        SiteProfile(
-            name="baodaklak",
-            title="Báo và Phát thanh, Truyền hình Đắk Lắk",
-            province="Đắk Lắk",
-            family="B",
-            homepage="https://baodaklak.vn/",
-            domains=("baodaklak.vn",),
-            feeds=("/rss/home.rss",),
-            article_url=r"^/[^/]+/\d{6}/[^/]+-[0-9a-f]+/?$",
-            selectors=FAMILY_B_SELECTORS,
-            unverified=("feeds", "selectors"),
-        ),
-        SiteProfile(
-            name="baothainguyen",
-            title="Báo và Phát thanh, Truyền hình Thái Nguyên",
-            province="Thái Nguyên",
-            family="B",
-            homepage="https://baothainguyen.vn/",
-            domains=("baothainguyen.vn",),
-            feeds=("/rss/home.rss",),
-            article_url=r"^/[^/]+/\d{6}/[^/]+-[0-9a-f]+/?$",
-            selectors=FAMILY_B_SELECTORS,
-            unverified=("feeds", "selectors"),
-        ),
-        SiteProfile(
-            name="baolaocai",
-            title="Báo và Phát thanh, Truyền hình Lào Cai",
-            province="Lào Cai",
-            family="C",
-            homepage="https://baolaocai.vn/",
-            domains=("baolaocai.vn",),
-            feeds=("/rss/home.rss",),
-            sitemaps=("/sitemap.xml",),
-            article_url=r"-post\d+\.html$",
-            selectors=FAMILY_C_SELECTORS,
-            unverified=("feeds", "sitemaps"),
-        ),
-        SiteProfile(
-            name="baobackan",
-            title="Báo Bắc Kạn",
-            province="Bắc Kạn",
-            family="C",
-            homepage="https://baobackan.vn/",
-            domains=("baobackan.vn", "baobackan.org.vn", "baobackan.com.vn"),
-            feeds=("/rss/home.rss",),
-            article_url=r"-post\d+\.html$",
-            selectors=FAMILY_C_SELECTORS,
-            lead_code="BBK",
-            status="merged",
-            merged_into="baothainguyen",
-            unverified=("feeds", "site still online"),
-        ),
-        SiteProfile(
-            name="baoyenbai",
-            title="Báo Yên Bái",
-            province="Yên Bái",
-            family="C",
-            homepage="https://baoyenbai.com.vn/",
-            domains=("baoyenbai.com.vn", "baoyenbai.vn"),
-            feeds=("/rss/home.rss",),
-            selectors=FAMILY_C_SELECTORS,
-            lead_code="YBĐT",
-            article_url=r"-post\d+\.html$",
-            status="merged",
-            merged_into="baolaocai",
-            unverified=("feeds", "selectors", "article URLs", "site still online"),
-        ),
-        SiteProfile(
-            name="baophutho",
-            title="Báo và Phát thanh, Truyền hình Phú Thọ",
-            province="Phú Thọ",
-            family="E",
-            homepage="https://baophutho.vn/",
-            domains=("baophutho.vn",),
-            feeds=("/rss/home.rss",),
-            article_url=r"-\d{4,}\.htm$",
-            selectors=FAMILY_E_SELECTORS,
-            unverified=("feeds",),
-        ),
-        SiteProfile(
-            name="baovinhphuc",
-            title="Báo Vĩnh Phúc",
-            province="Vĩnh Phúc",
-            family="E",
-            homepage="https://baovinhphuc.com.vn/",
-            domains=("baovinhphuc.com.vn", "baovinhphuc.vn"),
-            feeds=("/rss/home.rss",),
-            article_url=r"-\d{4,}\.htm$",
-            selectors=FAMILY_E_SELECTORS,
-            status="merged",
-            merged_into="baophutho",
-            unverified=("feeds", "selectors", "article URLs", "site still online"),
-        ),
-        SiteProfile(
-            name="baohoabinh",
-            title="Báo Hòa Bình",
-            province="Hòa Bình",
-            family="E",
-            homepage="https://baohoabinh.com.vn/",
-            domains=("baohoabinh.com.vn", "baohoabinh.vn"),
-            feeds=("/rss/home.rss",),
-            article_url=r"-\d{4,}\.htm$",
-            selectors=FAMILY_E_SELECTORS,
-            status="merged",
-            merged_into="baophutho",
-            unverified=("feeds", "selectors", "article URLs", "site still online"),
-        ),
-        SiteProfile(
-            name="baophuyen",
-            title="Báo Phú Yên",
-            province="Phú Yên",
-            family="B",
-            homepage="https://baophuyen.vn/",
-            domains=("baophuyen.vn", "baophuyen.com.vn"),
-            feeds=("/rss/home.rss",),
-            article_url=r"^/[^/]+/\d{6}/[^/]+-[0-9a-f]+/?$",
-            selectors=FAMILY_B_SELECTORS,
-            status="merged",
-            merged_into="baodaklak",
-            unverified=("feeds", "selectors", "article URLs", "site still online"),
-        ),
-        SiteProfile(
-            name="baosonla",
-            title="Báo Sơn La",
-            province="Sơn La",
-            homepage="https://baosonla.vn/",
-            domains=("baosonla.vn", "baosonla.org.vn"),
-            feeds=("/rss/home.rss",),
-            article_url=r"^/[^/]+/[^/]+-\d{4,}\.html$",
-            selectors={"body": "div#editor-detail"},
-            unverified=("feeds", "selectors except body"),
-            note="own CMS: /{category}/{slug}-{id}.html, body in div#editor-detail",
-        ),
-        SiteProfile(
-            name="baodienbienphu",
-            title="Báo Điện Biên Phủ",
-            province="Điện Biên",
-            homepage="https://baodienbienphu.vn/",
-            domains=("baodienbienphu.vn", "baodienbienphu.info.vn"),
-            feeds=("/rss/home.rss",),
-            article_url=r"^/tin-bai/[^/]+/[^/]+$",
-            sitemaps=("/sitemap.xml",),
-            unverified=("feeds", "sitemaps", "selectors"),
-            note="own CMS: /tin-bai/{category}/{slug}; category pages are rendered by "
-            "JavaScript, so feeds and sitemaps are the way in",
-        ),
-        SiteProfile(
-            name="baolaichau",
-            title="Báo Lai Châu",
-            province="Lai Châu",
-            homepage="https://baolaichau.vn/",
-            domains=("baolaichau.vn",),
-            feeds=("/rss/home.rss",),
-            # Slugs are raw Vietnamese, percent-encoded, with no id: a slug of several words.
-            article_url=r"^/([^/]+/)?[^/]+(-[^/]+){3,}/?$",
-            unverified=("feeds", "selectors", "article URLs"),
-            note="own CMS: percent-encoded Vietnamese slugs without an id; the page header "
-            "shows today's date above the article",
-        ),
+        paper("baotuyenquang", "Báo và Phát thanh, Truyền hình Tuyên Quang", "Tuyên Quang",
+              ("baotuyenquang.com.vn", "baotuyenquang.vn"), "B",
+              sitemaps=("/sitemap.xml",), lead_code="BTQ", unverified=("feeds", "sitemaps")),
+        paper("baohagiang", "Báo Hà Giang", "Hà Giang", ("baohagiang.vn", "baohagiang.com.vn"), "B",
+              lead_code="BHG", status="merged", merged_into="baotuyenquang",
+              unverified=("feeds", *MERGED_2025)),
+        paper("baodaklak", "Báo và Phát thanh, Truyền hình Đắk Lắk", "Đắk Lắk", ("baodaklak.vn",), "B",
+              unverified=("feeds", "selectors")),
+        paper("baophuyen", "Báo Phú Yên", "Phú Yên", ("baophuyen.vn", "baophuyen.com.vn"), "B",
+              status="merged", merged_into="baodaklak",
+              unverified=("feeds", "selectors", "article URLs", *MERGED_2025)),
+        paper("baothainguyen", "Báo và Phát thanh, Truyền hình Thái Nguyên", "Thái Nguyên",
+              ("baothainguyen.vn",), "B", unverified=("feeds", "selectors")),
+        paper("baolaocai", "Báo và Phát thanh, Truyền hình Lào Cai", "Lào Cai", ("baolaocai.vn",), "C",
+              sitemaps=("/sitemap.xml",), unverified=("feeds", "sitemaps")),
+        paper("baobackan", "Báo Bắc Kạn", "Bắc Kạn", ("baobackan.vn", "baobackan.org.vn", "baobackan.com.vn"), "C",
+              lead_code="BBK", status="merged", merged_into="baothainguyen",
+              unverified=("feeds", *MERGED_2025)),
+        paper("baoyenbai", "Báo Yên Bái", "Yên Bái", ("baoyenbai.com.vn", "baoyenbai.vn"), "C",
+              lead_code="YBĐT", status="merged", merged_into="baolaocai",
+              unverified=("feeds", "selectors", "article URLs", *MERGED_2025)),
+        paper("baophutho", "Báo và Phát thanh, Truyền hình Phú Thọ", "Phú Thọ", ("baophutho.vn",), "E",
+              unverified=("feeds",)),
+        paper("baovinhphuc", "Báo Vĩnh Phúc", "Vĩnh Phúc", ("baovinhphuc.com.vn", "baovinhphuc.vn"), "E",
+              status="merged", merged_into="baophutho",
+              unverified=("feeds", "selectors", "article URLs", *MERGED_2025)),
+        paper("baohoabinh", "Báo Hòa Bình", "Hòa Bình", ("baohoabinh.com.vn", "baohoabinh.vn"), "E",
+              status="merged", merged_into="baophutho",
+              unverified=("feeds", "selectors", "article URLs", *MERGED_2025)),
+        paper("baosonla", "Báo Sơn La", "Sơn La", ("baosonla.vn", "baosonla.org.vn"),
+              article_url=r"^/[^/]+/[^/]+-\d{4,}\.html$", selectors={"body": "div#editor-detail"},
+              unverified=("feeds", "selectors except body"),
+              note="own CMS: /{category}/{slug}-{id}.html, body in div#editor-detail"),
+        paper("baodienbienphu", "Báo Điện Biên Phủ", "Điện Biên", ("baodienbienphu.vn", "baodienbienphu.info.vn"),
+              article_url=r"^/tin-bai/[^/]+/[^/]+$", sitemaps=("/sitemap.xml",),
+              unverified=("feeds", "sitemaps", "selectors"),
+              note="own CMS: /tin-bai/{category}/{slug}; category pages are rendered by "
+              "JavaScript, so feeds and sitemaps are the way in"),
+        paper("baolaichau", "Báo Lai Châu", "Lai Châu", ("baolaichau.vn",),
+              # Slugs are raw Vietnamese, percent-encoded, with no id: a slug of several words.
+              article_url=r"^/([^/]+/)?[^/]+(-[^/]+){3,}/?$",
+              unverified=("feeds", "selectors", "article URLs"),
+              note="own CMS: percent-encoded Vietnamese slugs without an id; the page header "
+              "shows today's date above the article"),
     ]
-}
+)  # fmt: skip
 
 
 def get_site(name: str) -> SiteProfile:

@@ -8,7 +8,6 @@ record beside it in ``<slug>.json`` (same keys and meaning as
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import subprocess
@@ -22,7 +21,7 @@ import pytest
 
 from archive.extract import article_verdict, extract
 from archive.quality import FIELDS, normalise
-from archive.sites import SITES, SiteProfile, site_for_url
+from archive.sites import SITES, SiteProfile, registry, site_for_url
 from archive.urls import host_of
 
 REPO = Path(__file__).resolve().parent.parent
@@ -130,23 +129,11 @@ def test_every_registered_site_has_a_page():
 # ---------------------------------------------------------------- registry invariants
 
 
-def registered_names() -> list[str]:
-    """The `name=` of every SiteProfile(...) written in archive/sites.py: SITES is a dict
-    built from a list, so a duplicated name would silently drop a paper."""
-    source = (REPO / "archive" / "sites.py").read_text(encoding="utf-8")
-    names = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "SiteProfile":
-            for kw in node.keywords:
-                if kw.arg == "name" and isinstance(kw.value, ast.Constant):
-                    names.append(kw.value.value)
-    return names
-
-
 def test_site_names_are_unique():
-    names = registered_names()
-    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
-    assert set(names) == set(SITES)
+    """SITES is built by `registry`, which refuses a name used twice."""
+    profile = SITES["baocaobang"]
+    with pytest.raises(ValueError, match="registered twice: baocaobang"):
+        registry([profile, SITES["baolaocai"], profile])
     assert all(key == profile.name for key, profile in SITES.items())
 
 
