@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -346,6 +347,61 @@ def reextract(db_path, site):
         outcome = store.save_article(db, article, page["fetched_at"]) if ok else "not an article"
         counts[outcome] = counts.get(outcome, 0) + 1
     click.echo(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no stored pages")
+
+
+def iso_date(ctx, param, value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise click.BadParameter("use YYYY-MM-DD")
+    return value
+
+
+@cli.command("export")
+@click.option(
+    "--db",
+    "db_path",
+    default="archive.db",
+    show_default=True,
+    type=click.Path(exists=True, dir_okay=False),
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "parquet"]),
+    default="jsonl",
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="File to write (default: standard output).",
+)
+@click.option("--site", multiple=True, help="Only this newspaper (repeatable).")
+@click.option(
+    "--since", callback=iso_date, help="Published on or after this local date (YYYY-MM-DD)."
+)
+@click.option(
+    "--until", callback=iso_date, help="Published on or before this local date (YYYY-MM-DD)."
+)
+@click.option("--category", help="Only this section, as the paper names it.")
+@click.option("--search", help="Full-text query; diacritics optional ('ha quang').")
+def export_command(db_path, fmt, output, site, since, until, category, search):
+    """Export articles for analysis as JSON Lines, CSV or Parquet, oldest first, with
+    optional filters. Tags are a list (a JSON array in CSV).
+
+    \b
+    Examples:
+      vnnews export --db archive.db --site baocaobang --since 2025-07-01 > cb.jsonl
+      vnnews export --db archive.db --format parquet -o articles.parquet
+    """
+    from archive.export import Filters, export
+
+    filters = Filters(sites=site, since=since, until=until, category=category, search=search)
+    try:
+        count = export(db_path, fmt, output, filters)
+    except (ValueError, RuntimeError) as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"{count} articles exported", err=True)
 
 
 @cli.command()
