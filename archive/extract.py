@@ -200,7 +200,7 @@ def extract(
     article.modified_at = to_iso(mod.value) if mod and mod.has_time else None
     article.category = find_category(tree, meta, profile, article.title)
     article.tags = find_tags(tree, meta, profile)
-    article.image, article.image_caption = find_image(tree, meta, body_el, url)
+    article.image, article.image_caption = find_image(meta, content_root, url)
     article.signals = {
         "og_type": meta.get("og_type"),
         "jsonld_article": meta.get("jsonld_article", False),
@@ -1012,19 +1012,41 @@ def find_tags(tree, meta: dict, profile: SiteProfile) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def find_image(tree, meta: dict, body_el, url: str) -> tuple[str | None, str | None]:
-    image = meta.get("image")
-    caption = None
-    figure = None
-    if body_el is not None:
-        figure = body_el.find(".//figure")
-        img = body_el.find(".//img")
-        if image is None and img is not None and img.get("src"):
-            image = urljoin(url, img.get("src"))
-    if figure is not None:
-        cap = figure.find(".//figcaption")
-        caption = clean(cap.text_content()) if cap is not None else None
-    return image, caption or None
+def find_image(meta: dict, content, url: str) -> tuple[str | None, str | None]:
+    """The main image and its caption: the first picture in the article text (the one a
+    reader sees under the headline), else the page's og:image without a caption."""
+    img = (
+        next((i for i in content.iter("img") if i.get("src") and not i.xpath("ancestor::a")), None)
+        if content is not None
+        else None
+    )
+    if img is None:
+        return meta.get("image"), None
+    return urljoin(url, img.get("src")), image_caption(img)
+
+
+def image_caption(img) -> str | None:
+    """A caption by where CMSs put it: <figcaption>, the rest of the image's table, the
+    short centred or italic line right after it, else a descriptive alt text."""
+    figure = next(img.iterancestors("figure"), None)
+    if figure is not None and figure.find(".//figcaption") is not None:
+        return clean(figure.find(".//figcaption").text_content()) or None
+    table = next(img.iterancestors("table"), None)
+    if table is not None and 0 < len(clean(table.text_content()).split()) <= 50:
+        return clean(table.text_content())
+    holder = img.getparent()
+    following = holder.getnext() if holder is not None else None
+    if following is not None and isinstance(following.tag, str):
+        text = clean(following.text_content())
+        style = (following.get("style") or "").replace(" ", "")
+        looks_like_caption = (
+            "caption" in class_words(following) or "text-align:center" in style
+            or following.find(".//em") is not None or following.find(".//i") is not None
+        )  # fmt: skip
+        if text and len(text.split()) <= 40 and looks_like_caption:
+            return text
+    alt = clean(img.get("alt"))
+    return alt if len(alt.split()) >= 4 else None
 
 
 # ---------------------------------------------------------------- is it an article?

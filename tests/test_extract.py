@@ -86,3 +86,18 @@ def test_seed_article_on_its_own_paper_matches_the_seed_text():
     assert word_f1(f"{article.lead} {article.body}", f"{want['lead']} {want['body']}") >= 0.99
     assert article.author == "Bảo Bình"
     assert article.published_at == "2023-05-30T08:15:00+07:00"
+
+
+def test_main_image_with_its_caption():
+    """The first picture of the article and its caption: wherever the CMS puts the
+    caption (figcaption, the image's table, an italic line below), it is one of the
+    article's own lines."""
+    with_caption = 0
+    for case in ALL_PAGES:
+        html, want = load(case)
+        article = extract(html, want["url"], generic_profile(want["url"]))
+        if article.image_caption:
+            with_caption += 1
+            assert article.image and article.image.startswith("http")
+            assert article.image_caption in normalise(want["body"]), case.stem
+    assert with_caption >= 40
