@@ -16,6 +16,7 @@ be writing to it, and immutable mode then reports "database disk image is malfor
 from __future__ import annotations
 
 import ipaddress
+import os
 import subprocess
 import sys
 import threading
@@ -141,6 +142,11 @@ def serve(
     open_db(path).close()
     if public is None:
         public = not is_loopback(host)
+    if public and not os.environ.get("DATASETTE_SECRET"):
+        # Datasette then makes a new secret at every start: signed cookies and tokens
+        # stop working after a restart. It reads DATASETTE_SECRET from the environment.
+        print("note: DATASETTE_SECRET is not set; set it to a fixed random value for a public instance",
+              file=sys.stderr)  # fmt: skip
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     if ":" in shown_host:
         shown_host = f"[{shown_host}]"
