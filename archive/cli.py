@@ -58,7 +58,7 @@ def cli():
     "--delay",
     type=float,
     default=None,
-    help="Seconds between requests to one site (default 0.5, AutoThrottle on).",
+    help="Seconds between requests to one site (default 0.5 with AutoThrottle; 0 for sites on this machine).",
 )
 @click.option(
     "--concurrency", type=int, default=None, help="Concurrent requests per site (default 2)."
@@ -124,6 +124,8 @@ def crawl(
         "LOG_LEVEL": "INFO" if verbose else "WARNING",
         "ROBOTSTXT_OBEY": not ignore_robots,
     }
+    if delay is None and all(is_local(base_url or target) for target in targets):
+        delay = 0  # a mirror on this machine: politeness delays would only slow us down
     if delay is not None:
         settings["DOWNLOAD_DELAY"] = delay
         settings["AUTOTHROTTLE_ENABLED"] = delay > 0
@@ -153,6 +155,17 @@ def crawl(
     print_summary(results)
     if any(r["status"] in ("failed", "refused") for r in results):
         sys.exit(1)
+
+
+def is_local(target: str) -> bool:
+    """Whether a target URL points at this machine (a local mirror or test site)."""
+    from urllib.parse import urlsplit
+
+    from archive.publish import is_loopback
+
+    return target.startswith(("http://", "https://")) and is_loopback(
+        urlsplit(target).hostname or ""
+    )
 
 
 class LockHeld(Exception):
