@@ -14,151 +14,66 @@ else from a text-density search, else from trafilatura.
 
 from __future__ import annotations
 
-import codecs
-import json
 import re
-import unicodedata
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from urllib.parse import urljoin, urlsplit
 
-import lxml.html
-from charset_normalizer import from_bytes
-from lxml import etree
-from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
-
+from archive.body import (
+    BOILERPLATE_CLASS,
+    TEMPLATE_TEXT,
+    TODAY_CLASS,
+    Block,
+    caption_words,
+    content_blocks,
+    count_teasers,
+    density_blocks,
+    find_body_element,
+    trafilatura_blocks,
+    word_count,
+)
 from archive.dates import VN_TZ, FoundDate, find_date, to_iso
+from archive.html import class_words, clean, decode_html, in_chrome, parse_html, select_one
+from archive.metadata import read_metadata
 from archive.models import Article
 from archive.sites import SiteProfile, generic_profile, site_for_url
 from archive.urls import NON_ARTICLE_PATH as NON_ARTICLE_URL
 from archive.urls import looks_like_article
 
-EXTRACTOR_VERSION = "1"
-
-# Containers that well-known Vietnamese CMSs (and schema.org) put the article text in.
-BODY_SELECTORS = [
-    "[itemprop=articleBody]",
-    "#content-detail",
-    "div.article__body",
-    "div.article_content div#content",
-    "#dcontent",
-    "div#editor-detail",
-    "div.detail-content",
-    "div.content-detail",
-    "div.article-content",
-    "div.article-body",
-    "div.article_body",
-    "div.news-content",
-    "div.entry-content",
-    "div.post-content",
-    "div.td-post-content",
-    "div.detail__content",
-    "div.noidung",
-    "div.chitiet",
-    "div.detail",
-    "article .content",
-]
 # Class/id words that mark a lead (sapo), a byline and a headline on CMSs we have not
 # seen: matched as patterns, since every vendor spells them differently
 # (sapo_detail, NewsSummary, pHead, author_detail, lblTitle...).
 LEAD_CLASS = re.compile(
     r"sapo|summary|chapeau|tomtat|tom-tat|(^|[\s_-])lead|phead|description|intro|excerpt", re.I
 )
+
 AUTHOR_CLASS = re.compile(
     r"author|pseudonym|byline|tacgia|tac-gia|butdanh|but-danh|writer|signature", re.I
 )
+
 TITLE_CLASS = re.compile(r"title|tieude|tieu-de|headline|(^|[\s_-])head($|[\s_-])|heading", re.I)
+
 DATE_CLASS = re.compile(
     r"date|time|publish|ngay|thoigian|created|posted|pubdate|datetime|meta|update", re.I
 )
-# Class/id words of boxes that sit inside article containers but are not the article.
-BOILERPLATE_CLASS = re.compile(
-    r"related|lien-?quan|lienquan|cung-?chuyen-?muc|same-?cat|share|social|print|comment|"
-    r"binh-?luan|rating|banner|advert|(^|[\s_-])ads?($|[\s_-])|quang-?cao|toolbar|sidebar|"
-    r"widget|popup|newsletter|facebook|zalo|read-?more|xem-?them|doc-?them|box-?news|"
-    r"tin-?khac|other-?news|most-?read|doc-?nhieu|subscribe|(^|[\s_-])tags?($|[\s_-])|tag_list|"
-    r"(^|[\s_-])rate($|[\s_-])|vote|box-?source|news-?other|(^|[\s_-])other($|[\s_-])",
-    re.I,
-)
-# <form> is not here: ASP.NET portals wrap the whole page in one. Small forms (login,
-# comments, search) go by size in strip_chrome.
-CHROME_TAGS = ["script", "style", "noscript", "iframe", "button", "input", "select", "textarea", "svg",
-               "nav", "aside", "object", "embed", "template", "header", "footer"]  # fmt: skip
-RELATED_HEADING = re.compile(
-    r"^\s*(tin|bài|đọc|xem|tin bài|bài viết|tin tức|các tin|các bài)\s+"
-    r"(liên quan|cùng chuyên mục|thêm|khác|mới|cùng|nổi bật|đọc nhiều)|^\s*cùng chuyên mục|"
-    r"^\s*(tin|bài) (đã|mới) đăng|^\s*có thể bạn (quan tâm|chưa đọc)|^\s*đọc tiếp",
-    re.I,
-)
-# Page regions that are never the article: the page header (not an article header),
-# menus, banners, side columns, footers.
-CHROME_CLASS = re.compile(
-    r"(^|[\s_-])(header|footer|nav|top|bottom)($|[\s_-])|menu|navbar|sidebar|banner|topbar|top-bar|"
-    r"leftpane|rightpane|left-pane|right-pane|site-header|site-footer|masthead",
-    re.I,
-)
-# Widgets that show the current date or time, never the article's.
-TODAY_CLASS = re.compile(r"today|hom-?nay|current-?date|curdate|clock|weather|thoi-?tiet", re.I)
-TEMPLATE_TEXT = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
-SHARE_TEXT = re.compile(
-    r"^(chia sẻ|share|in bài|gửi bài|bản in|lưu bài|tweet|like)\b.{0,40}$", re.I
-)
-VIEW_COUNTER = re.compile(r"\[?\s*(lượt xem|lượt đọc|views?)\s*:?\s*[\d.,]+\s*\]?", re.I)
+
 # Leads often open with the paper's code: "BHG - ", "(CTO) - ", "YBĐT - ", "CBO – ".
 LEAD_CODE = re.compile(r"^\s*\(?[A-ZĐ]{2,6}\)?\s*[-–—:]\s+")
+
 ROLE_PREFIX = re.compile(
     r"^\s*((bài|tin|ảnh|video|clip|thực hiện|nhóm thực hiện|bài và ảnh|bài, ảnh|tin, ảnh|"
     r"bài và ảnh|tin và ảnh|bài/ảnh|tin/ảnh|bài - ảnh|tin - ảnh|ghi chép|phóng sự)"
     r"(\s*[,/&-]\s*(ảnh|video|clip))?)\s*:\s*",
     re.I,
 )
+
 WIRE_SOURCE = re.compile(r"^\s*\(?\s*theo\s+(?P<source>[^()]{2,60}?)\s*\)?\s*\.?\s*$", re.I)
+
 CREDIT = re.compile(
     r"^\s*(?P<name>[^()\n]{2,60}?)\s*\(\s*(?P<outlet>[\w.-]+\.(?:vn|com|net|org|info)(?:\.vn)?)\s*\)\s*\.?\s*$",
     re.I,
 )
+
 NAME_WORD = re.compile(r"^\w[\w.'’-]*$")
-BLOCK_TAGS = {
-    "p",
-    "div",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "li",
-    "blockquote",
-    "figcaption",
-    "td",
-    "th",
-    "pre",
-    "section",
-    "article",
-    "table",
-    "tr",
-    "ul",
-    "ol",
-    "dl",
-    "dt",
-    "dd",
-    "figure",
-    "center",
-    "tbody",
-    "main",
-    "caption",
-}
-
-
-@dataclass
-class Block:
-    """A paragraph of text as it appears in the page."""
-
-    text: str
-    element: etree._Element
-    link_ratio: float
-    bold: bool
-    right: bool
 
 
 def extract(
@@ -215,222 +130,6 @@ def extract(
     return article
 
 
-def count_teasers(content) -> int:
-    """Headline links to articles inside the text we took as the page's content: a
-    section page's "content" is made of them, an article's has a few at most."""
-    hrefs = {
-        a.get("href")
-        for a in content.iter("a")
-        if len(a.text_content().split()) >= 5 and looks_like_article(a.get("href") or "")
-    }
-    return len(hrefs)
-
-
-def caption_words(body_el) -> int:
-    """Words in image captions: a photo gallery's text is nearly all captions."""
-    captions = [
-        el
-        for el in body_el.iter()
-        if isinstance(el.tag, str)
-        and (
-            el.tag == "figcaption"
-            or "caption" in class_words(el)
-            or "imgcaption" in class_words(el)
-        )
-    ]
-    return sum(len(el.text_content().split()) for el in captions)
-
-
-# ---------------------------------------------------------------- decoding and parsing
-
-
-# Labels that cannot spell Vietnamese: servers send them as a default, not a fact,
-# so they only win when detection agrees nothing better fits.
-WESTERN_CODECS = {"latin_1", "iso8859-1", "cp1252", "ascii"}
-
-
-def decode_html(body: bytes, header_encoding: str | None = None) -> str:
-    """Bytes to NFC text: strict UTF-8 when it decodes (mislabelled UTF-8 pages are
-    common), else the HTTP header's charset, then ``<meta charset>``, then detection;
-    a Western label (Latin-1, Windows-1252) loses to detection, since Vietnamese pages
-    that carry one are really Windows-1258 or UTF-8."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        head = body[:4096].decode("ascii", "replace")
-        labels = [e for e in (header_encoding, html_body_declared_encoding(head)) if e]
-        strong = [e for e in labels if not is_western(e)]
-        weak = [e for e in labels if is_western(e)]
-        text = first_decoding(body, strong)
-        if text is None:
-            # preemptive_behaviour=False: otherwise the page's own (wrong) label wins.
-            best = from_bytes(body, preemptive_behaviour=False).best()
-            if best is not None and (not weak or best.encoding == "cp1258"):
-                text = str(best)
-            else:
-                text = first_decoding(body, weak) or (
-                    str(best) if best else body.decode("utf-8", "replace")
-                )
-    return unicodedata.normalize("NFC", text)
-
-
-def is_western(label: str) -> bool:
-    try:
-        return codecs.lookup(label).name in WESTERN_CODECS
-    except LookupError:
-        return False
-
-
-def first_decoding(body: bytes, labels: list[str]) -> str | None:
-    for label in labels:
-        try:
-            return body.decode(label)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return None
-
-
-def content_type_encoding(content_type: str | None) -> str | None:
-    return http_content_type_encoding(content_type) if content_type else None
-
-
-def parse_html(text: str, url: str) -> lxml.html.HtmlElement:
-    # lxml refuses str input that carries an XML encoding declaration.
-    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
-    try:
-        tree = lxml.html.document_fromstring(text or "<html></html>")
-    except (etree.ParserError, ValueError):
-        tree = lxml.html.document_fromstring("<html></html>")
-    # Links resolve as a browser would: relative to <base href> when there is one.
-    base = tree.find(".//base[@href]")
-    tree.make_links_absolute(
-        urljoin(url, base.get("href")) if base is not None else url,
-        resolve_base_href=False,
-        handle_failures="ignore",
-    )
-    return tree
-
-
-def clean(text: str | None) -> str:
-    """NFC, entities already decoded by lxml, whitespace collapsed, đ for ð."""
-    if not text:
-        return ""
-    text = unicodedata.normalize("NFC", text)
-    # One national site writes &#240; (ð) for đ; eth never occurs in Vietnamese.
-    text = text.replace("ð", "đ").replace("Ð", "Đ")
-    text = text.replace("\u00a0", " ").replace("\u200b", "").replace("\ufeff", "")
-    return re.sub(r"\s+", " ", text).strip()
-
-
-# ---------------------------------------------------------------- metadata
-
-
-def read_metadata(tree: lxml.html.HtmlElement) -> dict:
-    """Open Graph, article:*, itemprop, JSON-LD and <title> in one flat dict."""
-    meta: dict = {"tags": []}
-    for el in tree.iter("meta"):
-        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
-        value = clean(el.get("content"))
-        if not key or not value:
-            continue
-        if key == "article:tag":
-            meta["tags"].append(value)
-        elif key in ("og:title", "twitter:title"):
-            meta.setdefault("og_title", value)
-        elif key == "og:type":
-            meta["og_type"] = value.lower()
-        elif key in ("og:description", "description", "twitter:description"):
-            meta.setdefault("description", value)
-        elif key in (
-            "article:published_time",
-            "datepublished",
-            "pubdate",
-            "publishdate",
-            "dc.date.issued",
-            "article:published",
-            "og:published_time",
-            "date",
-        ):
-            meta.setdefault("published", value)
-        elif key in ("article:modified_time", "datemodified", "og:updated_time"):
-            meta.setdefault("modified", value)
-        elif key == "article:section":
-            meta.setdefault("section", value)
-        elif key in ("author", "article:author", "dc.creator"):
-            meta.setdefault("author", value)
-        elif key in ("og:image", "twitter:image"):
-            meta.setdefault("image", el.get("content"))
-        elif key == "og:site_name":
-            meta["site_name"] = value
-    for el in tree.iter("time"):
-        if el.get("datetime") and "time_datetime" not in meta:
-            meta["time_datetime"] = el.get("datetime")
-    for el in tree.xpath("//*[@itemprop='datePublished'][@datetime or @content]"):
-        meta.setdefault("published", el.get("datetime") or el.get("content"))
-    for node in json_ld_articles(tree):
-        meta["jsonld_article"] = True
-        for key, field in (
-            ("headline", "ld_title"),
-            ("datePublished", "ld_published"),
-            ("dateModified", "modified"),
-            ("articleSection", "section"),
-        ):
-            value = node.get(key)
-            if isinstance(value, list):
-                value = value[0] if value else None
-            if isinstance(value, str) and value.strip():
-                meta.setdefault(field, clean(value))
-        author = node.get("author")
-        names = [
-            a.get("name") if isinstance(a, dict) else a
-            for a in (author if isinstance(author, list) else [author])
-        ]
-        names = [clean(n) for n in names if isinstance(n, str) and n.strip()]
-        if names:
-            meta.setdefault("ld_author", ", ".join(names))
-        keywords = node.get("keywords")
-        if isinstance(keywords, str) and keywords.strip():
-            meta.setdefault("ld_keywords", [clean(k) for k in keywords.split(",") if k.strip()])
-        elif isinstance(keywords, list):
-            meta.setdefault("ld_keywords", [clean(k) for k in keywords if isinstance(k, str)])
-    title = tree.find(".//title")
-    meta["html_title"] = clean(title.text_content()) if title is not None else ""
-    meta["title"] = meta.get("og_title") or meta.get("ld_title") or meta["html_title"] or None
-    return meta
-
-
-def json_ld_articles(tree: lxml.html.HtmlElement) -> Iterator[dict]:
-    """JSON-LD nodes whose @type is an article type (NewsArticle, Article, ...)."""
-    for script in tree.xpath("//script[@type='application/ld+json']"):
-        try:
-            data = json.loads(script.text_content() or "null")
-        except ValueError:
-            continue
-        stack = data if isinstance(data, list) else [data]
-        while stack:
-            node = stack.pop(0)
-            if not isinstance(node, dict):
-                continue
-            stack.extend(node.get("@graph") or [])
-            kinds = node.get("@type")
-            kinds = kinds if isinstance(kinds, list) else [kinds]
-            if any(isinstance(k, str) and k.endswith("Article") for k in kinds):
-                yield node
-
-
-# ---------------------------------------------------------------- title
-
-
-def select_one(tree: lxml.html.HtmlElement, selector: str | None) -> lxml.html.HtmlElement | None:
-    if not selector:
-        return None
-    try:
-        found = tree.cssselect(selector)
-    except Exception:  # a bad selector in a profile must not kill the crawl
-        return None
-    return found[0] if found else None
-
-
 def similarity(a: str, b: str) -> float:
     """Word overlap of a against b (how much of a's words are in b)."""
     wa, wb = set(a.lower().split()), set(b.lower().split())
@@ -479,220 +178,6 @@ def find_title_element(tree, meta: dict, profile: SiteProfile):
         return s
 
     return max(candidates, key=score)
-
-
-def in_chrome(el) -> bool:
-    """Whether an element sits in the page's header, navigation, sidebar or footer."""
-    for anc in el.iterancestors():
-        if anc.tag in ("header", "nav", "footer", "aside"):
-            return True
-        if CHROME_CLASS.search(f"{anc.get('class', '')} {anc.get('id', '')}"):
-            return True
-    return False
-
-
-# ---------------------------------------------------------------- body
-
-
-def find_body_element(tree, profile: SiteProfile):
-    for selector in [profile.selectors.get("body"), *BODY_SELECTORS]:
-        if not selector:
-            continue
-        el = select_one(tree, selector)
-        if el is not None and len(el.text_content().split()) >= 30:
-            return el
-    return None
-
-
-def strip_chrome(root) -> None:
-    """Remove elements that are never article text, in place."""
-    for el in list(root.iter(*CHROME_TAGS)):
-        if el.getparent() is not None:
-            el.drop_tree()
-    for el in list(root.iter("form")):
-        if el.getparent() is not None and len(el.text_content()) < 400:
-            el.drop_tree()
-    for el in list(root.iter(etree.Comment)):
-        if el.getparent() is not None:
-            el.drop_tree()
-    for el in list(root.iter()):
-        if not isinstance(el.tag, str) or el.getparent() is None:
-            continue
-        cls = f"{el.get('class', '')} {el.get('id', '')}"
-        if cls.strip() and BOILERPLATE_CLASS.search(cls) and el is not root:
-            el.drop_tree()
-
-
-def content_blocks(container) -> list[Block]:
-    """The paragraphs of an article container, in order, without boxes that are not the
-    article (related links, share buttons, template text, view counters)."""
-    root = lxml.html.fromstring(lxml.html.tostring(container, encoding="unicode"))
-    strip_chrome(root)
-    blocks = []
-    for block in iter_blocks(root):
-        text = TEMPLATE_TEXT.sub("", block.text)
-        text = clean(VIEW_COUNTER.sub("", text)) if VIEW_COUNTER.search(text) else clean(text)
-        if not text or SHARE_TEXT.match(text):
-            continue
-        block.text = text
-        blocks.append(block)
-    return drop_related(blocks)
-
-
-def iter_blocks(root) -> Iterator[Block]:
-    """Walk a subtree and yield one Block per run of inline text between block edges,
-    so bare <div> paragraphs and text next to nested blocks are both kept."""
-    parts: list[str] = []
-    link_chars = 0
-    owner = root
-
-    def flush() -> Block | None:
-        nonlocal parts, link_chars
-        text = "".join(parts)
-        block = None
-        if text.strip():
-            total = len(text.strip()) or 1
-            block = Block(
-                text=text,
-                element=owner,
-                link_ratio=min(1.0, link_chars / total),
-                bold=is_bold(owner, text),
-                right=is_right(owner),
-            )
-        parts, link_chars = [], 0
-        return block
-
-    def walk(el, in_link: bool) -> Iterator[Block]:
-        nonlocal owner, link_chars
-        tag = el.tag if isinstance(el.tag, str) else ""
-        is_block = tag in BLOCK_TAGS
-        if is_block:
-            b = flush()
-            if b:
-                yield b
-            owner = el
-        if tag == "br":
-            parts.append(" ")
-        elif tag == "img":
-            pass
-        if el.text and tag:
-            parts.append(el.text)
-            if in_link or tag == "a":
-                link_chars += len(el.text.strip())
-        for child in el:
-            yield from walk(child, in_link or tag == "a")
-            if child.tail:
-                parts.append(child.tail)
-                if in_link or tag == "a":
-                    link_chars += len(child.tail.strip())
-        if is_block:
-            b = flush()
-            if b:
-                yield b
-            owner = el.getparent() if el.getparent() is not None else el
-
-    yield from walk(root, False)
-    last = flush()
-    if last:
-        yield last
-
-
-def is_bold(el, text: str) -> bool:
-    """Whether a block's text is all bold (a lead or a byline), judged by its markup."""
-    if el.tag in ("strong", "b", "h2", "h3", "h4"):
-        return True
-    style = (el.get("style") or "").replace(" ", "").lower()
-    if "font-weight:bold" in style or "font-weight:700" in style:
-        return True
-    bold_text = "".join(b.text_content() for b in el.xpath(".//strong|.//b"))
-    return len(clean(bold_text)) >= 0.9 * len(clean(text)) > 0
-
-
-def is_right(el) -> bool:
-    for node in [el, *el.iterancestors()][:3]:
-        style = (node.get("style") or "").replace(" ", "").lower()
-        if "text-align:right" in style or (node.get("align") or "").lower() == "right":
-            return True
-        if re.search(r"(^|\s)(text-right|right|align-right)(\s|$)", node.get("class") or ""):
-            return True
-    return any(
-        "text-align:right" in (c.get("style") or "").replace(" ", "").lower() for c in el.iter()
-    )
-
-
-def drop_related(blocks: list[Block]) -> list[Block]:
-    """Drop "Tin liên quan" style boxes: their heading and the link lines that follow,
-    and any line that is essentially a link to another page."""
-    kept: list[Block] = []
-    skipping = False
-    for b in blocks:
-        if RELATED_HEADING.match(b.text) and len(b.text) < 80:
-            skipping = True
-            continue
-        if b.link_ratio >= 0.6:
-            continue
-        if skipping and b.link_ratio > 0.3:
-            continue
-        skipping = False
-        kept.append(b)
-    return kept
-
-
-def word_count(blocks: Iterable[Block]) -> int:
-    return sum(len(b.text.split()) for b in blocks)
-
-
-def density_blocks(tree) -> tuple[list[Block], etree._Element | None]:
-    """For layouts with no known container (portals, table layouts): pick the element
-    that holds the most non-link paragraph text among its children."""
-    root = lxml.html.fromstring(lxml.html.tostring(tree, encoding="unicode"))
-    strip_chrome(root)
-    scores: dict = {}
-    for block in iter_blocks(root):
-        text = clean(block.text)
-        if len(text) < 40 or block.link_ratio > 0.3:
-            continue
-        el = block.element
-        parent = el.getparent()
-        weight = len(text)
-        for target, share in (
-            (el, 0.5),
-            (parent, 1.0),
-            (parent.getparent() if parent is not None else None, 0.5),
-        ):
-            if target is not None:
-                scores[target] = scores.get(target, 0) + weight * share
-    if not scores:
-        return [], None
-    best = max(scores, key=scores.get)
-    blocks = []
-    for block in iter_blocks(best):
-        text = clean(TEMPLATE_TEXT.sub("", block.text))
-        if text and not SHARE_TEXT.match(text):
-            block.text = text
-            blocks.append(block)
-    return drop_related(blocks), best
-
-
-def trafilatura_blocks(tree, url: str) -> list[Block]:
-    """Last resort: trafilatura's main-text extraction, one block per line."""
-    import trafilatura  # imported lazily: it is slow to import and rarely needed
-
-    doc = trafilatura.bare_extraction(
-        lxml.html.tostring(tree, encoding="unicode"),
-        url=url,
-        include_comments=False,
-        with_metadata=False,
-    )
-    text = getattr(doc, "text", None) or ""
-    return [
-        Block(text=clean(line), element=tree, link_ratio=0.0, bold=False, right=False)
-        for line in text.splitlines()
-        if clean(line)
-    ]
-
-
-# ---------------------------------------------------------------- lead and byline
 
 
 def classed(tree, pattern: re.Pattern, after=None, max_words: int = 40) -> Iterator:
@@ -851,9 +336,6 @@ def looks_like_site_name(value: str, meta: dict, profile: SiteProfile) -> bool:
     )
 
 
-# ---------------------------------------------------------------- dates
-
-
 def find_published(tree, meta: dict, profile: SiteProfile, title_el) -> FoundDate | None:
     """Publication time: the profile's element, then metadata with a time, then the
     visible date nearest after the headline (never the header's "today")."""
@@ -901,6 +383,7 @@ def in_link_list(el) -> bool:
 # How far before the headline a date line may sit (elements in document order): a
 # date just above the title is a byline; one further up is the header's "today".
 MAX_DATE_LEAD = 12
+
 SKIP_FOR_DATES = {"script", "style", "title", "head", "meta", "option", "html", "body"}
 
 
@@ -937,22 +420,15 @@ def visible_dates(tree, tz: str, title_el) -> list[FoundDate]:
     return [f for _, f in scored]
 
 
-# ---------------------------------------------------------------- category, tags, image
-
-
-def class_words(el) -> set[str]:
-    """The words of an element's class and id, split on separators and camelCase:
-    'pTag' -> {'p', 'tag'}, 'cate_title_1' -> {'cate', 'title', '1'}."""
-    raw = f"{el.get('class', '')} {el.get('id', '')}"
-    raw = re.sub(r"([a-z])([A-Z])", r"\1 \2", raw)
-    return set(re.split(r"[\s_\-]+", raw.lower())) - {""}
-
-
 CATEGORY_WORDS = {"breadcrumb", "breadcrumbs", "crumb", "crumbs", "duongdan", "cate", "category",
                   "categories", "chuyenmuc", "cat"}  # fmt: skip
+
 CRUMB_WORDS = {"breadcrumb", "breadcrumbs", "crumb", "crumbs", "duongdan"}
+
 HOME_WORDS = {"trang chủ", "home", "trang chu", "trang nhất"}
+
 CRUMB_SEPARATOR = re.compile(r"[»›>/|→]")
+
 TAG_WORDS = {"tag", "tags", "keyword", "keywords", "tukhoa", "taglist"}
 
 
@@ -1049,11 +525,11 @@ def image_caption(img) -> str | None:
     return alt if len(alt.split()) >= 4 else None
 
 
-# ---------------------------------------------------------------- is it an article?
-
 MIN_ARTICLE_WORDS = 40
+
 # "[Ảnh] Sắc màu lễ hội", "Video: ...", "Infographic | ...": media pages, not articles.
 MEDIA_WORDS = r"(ảnh|photo|video|clip|infographic|podcast|phóng sự ảnh)"
+
 MEDIA_TITLE = re.compile(
     rf"^\s*(\[\s*{MEDIA_WORDS}\s*\]|\(\s*{MEDIA_WORDS}\s*\)|{MEDIA_WORDS}\s*[:|–-])", re.I
 )

@@ -199,7 +199,7 @@ def error_page_heading(text: str) -> str | None:
 def head_text(body: bytes, encoding: str | None, limit: int = 256 * 1024) -> str:
     """The first `limit` bytes of a page as text, cut at a tag so that no multi-byte
     character is split, decoded the way the extractor decodes."""
-    from archive.extract import decode_html
+    from archive.html import decode_html
 
     head = body[:limit]
     if len(body) > limit:
@@ -231,7 +231,7 @@ class PageGuardMiddleware:
         kind = binary_kind(body)
         if kind:
             raise BinaryPage(f"{kind} served as {content_type or 'no Content-Type'}", response)
-        from archive.extract import content_type_encoding
+        from archive.html import content_type_encoding
 
         heading = error_page_heading(head_text(body, content_type_encoding(content_type)))
         if heading:

@@ -13,7 +13,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from archive.extract import content_type_encoding, decode_html, extract
+from archive.extract import extract
+from archive.html import content_type_encoding, decode_html
 from archive.quality import FIELDS, normalise
 from archive.sites import generic_profile
 from crawler.pipelines import garbage_kind

@@ -20,7 +20,8 @@ from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from archive import store
-from archive.extract import article_verdict, content_type_encoding, extract
+from archive.extract import article_verdict, extract
+from archive.html import content_type_encoding
 from archive.sites import JsonListing, SiteProfile, resolve_target
 from archive.urls import (
     canonicalize,

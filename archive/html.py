@@ -1,0 +1,127 @@
+"""Reading a fetched page: bytes to text, text to a tree, and the small questions
+every extractor asks of an element (its class words, whether it is page chrome)."""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from urllib.parse import urljoin
+
+import lxml.html
+from charset_normalizer import from_bytes
+from lxml import etree
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
+
+# Page regions that are never the article: the page header (not an article header),
+# menus, banners, side columns, footers.
+CHROME_CLASS = re.compile(
+    r"(^|[\s_-])(header|footer|nav|top|bottom)($|[\s_-])|menu|navbar|sidebar|banner|topbar|top-bar|"
+    r"leftpane|rightpane|left-pane|right-pane|site-header|site-footer|masthead",
+    re.I,
+)
+
+# Labels that cannot spell Vietnamese: servers send them as a default, not a fact,
+# so they only win when detection agrees nothing better fits.
+WESTERN_CODECS = {"latin_1", "iso8859-1", "cp1252", "ascii"}
+
+
+def decode_html(body: bytes, header_encoding: str | None = None) -> str:
+    """Bytes to NFC text: strict UTF-8 when it decodes (mislabelled UTF-8 pages are
+    common), else the HTTP header's charset, then ``<meta charset>``, then detection;
+    a Western label (Latin-1, Windows-1252) loses to detection, since Vietnamese pages
+    that carry one are really Windows-1258 or UTF-8."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        head = body[:4096].decode("ascii", "replace")
+        labels = [e for e in (header_encoding, html_body_declared_encoding(head)) if e]
+        strong = [e for e in labels if not is_western(e)]
+        weak = [e for e in labels if is_western(e)]
+        text = first_decoding(body, strong)
+        if text is None:
+            # preemptive_behaviour=False: otherwise the page's own (wrong) label wins.
+            best = from_bytes(body, preemptive_behaviour=False).best()
+            if best is not None and (not weak or best.encoding == "cp1258"):
+                text = str(best)
+            else:
+                text = first_decoding(body, weak) or (
+                    str(best) if best else body.decode("utf-8", "replace")
+                )
+    return unicodedata.normalize("NFC", text)
+
+
+def is_western(label: str) -> bool:
+    try:
+        return codecs.lookup(label).name in WESTERN_CODECS
+    except LookupError:
+        return False
+
+
+def first_decoding(body: bytes, labels: list[str]) -> str | None:
+    for label in labels:
+        try:
+            return body.decode(label)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return None
+
+
+def content_type_encoding(content_type: str | None) -> str | None:
+    return http_content_type_encoding(content_type) if content_type else None
+
+
+def parse_html(text: str, url: str) -> lxml.html.HtmlElement:
+    # lxml refuses str input that carries an XML encoding declaration.
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    try:
+        tree = lxml.html.document_fromstring(text or "<html></html>")
+    except (etree.ParserError, ValueError):
+        tree = lxml.html.document_fromstring("<html></html>")
+    # Links resolve as a browser would: relative to <base href> when there is one.
+    base = tree.find(".//base[@href]")
+    tree.make_links_absolute(
+        urljoin(url, base.get("href")) if base is not None else url,
+        resolve_base_href=False,
+        handle_failures="ignore",
+    )
+    return tree
+
+
+def clean(text: str | None) -> str:
+    """NFC, entities already decoded by lxml, whitespace collapsed, đ for ð."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFC", text)
+    # One national site writes &#240; (ð) for đ; eth never occurs in Vietnamese.
+    text = text.replace("ð", "đ").replace("Ð", "Đ")
+    text = text.replace("\u00a0", " ").replace("\u200b", "").replace("\ufeff", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def select_one(tree: lxml.html.HtmlElement, selector: str | None) -> lxml.html.HtmlElement | None:
+    if not selector:
+        return None
+    try:
+        found = tree.cssselect(selector)
+    except Exception:  # a bad selector in a profile must not kill the crawl
+        return None
+    return found[0] if found else None
+
+
+def in_chrome(el) -> bool:
+    """Whether an element sits in the page's header, navigation, sidebar or footer."""
+    for anc in el.iterancestors():
+        if anc.tag in ("header", "nav", "footer", "aside"):
+            return True
+        if CHROME_CLASS.search(f"{anc.get('class', '')} {anc.get('id', '')}"):
+            return True
+    return False
+
+
+def class_words(el) -> set[str]:
+    """The words of an element's class and id, split on separators and camelCase:
+    'pTag' -> {'p', 'tag'}, 'cate_title_1' -> {'cate', 'title', '1'}."""
+    raw = f"{el.get('class', '')} {el.get('id', '')}"
+    raw = re.sub(r"([a-z])([A-Z])", r"\1 \2", raw)
+    return set(re.split(r"[\s_\-]+", raw.lower())) - {""}
