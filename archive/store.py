@@ -81,12 +81,19 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     articles = db["articles"]
     if not db["articles_fts"].exists():
         articles.enable_fts(FTS_COLUMNS, tokenize=FTS_TOKENIZE, create_triggers=True)
+    # (site, published_at) and (category, published_at) follow the table page's order
+    # (sort_desc: published_at in metadata.yml): a page filtered by paper or section
+    # (the facet links, the links on an article page) reads its 51 newest rows straight
+    # from the index instead of sorting every article of the paper, 0.8 s at 1M
+    # articles. The search-page plan relies on them too (datasette_plugin.py).
     for columns in (
         ["site"],
         ["published_at"],
         ["published_date"],
         ["category"],
         ["site", "published_date"],
+        ["site", "published_at"],
+        ["category", "published_at"],
     ):
         articles.create_index(columns, if_not_exists=True)
 

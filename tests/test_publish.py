@@ -8,6 +8,7 @@ file is deliberately not called archive.db: the plugin must serve it as /archive
 from __future__ import annotations
 
 import socket
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -478,3 +479,62 @@ def test_archive_timestamps_shown_in_vietnam_time() -> None:
 def test_table_page_folds_column_descriptions(client: httpx.Client) -> None:
     html = client.get("/archive/articles").text
     assert 'class="column-descriptions"' in html and "Column descriptions" in html
+
+
+# ---------------------------------------------------------------------------
+# Table search for a word in more than MANY_MATCHES articles (datasette_plugin.py)
+
+
+@pytest.fixture(scope="module")
+def big_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """12,000 synthetic articles (bench/search.py): `tinh` is in ~98% of them."""
+    from bench.search import build
+
+    db_path = tmp_path_factory.mktemp("big") / "big.db"
+    build(db_path, 12_000)
+    proc, base = start_datasette(db_path)
+    yield base, db_path
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_common_word_table_search_skips_count_and_facets(big_archive: tuple[str, Path]) -> None:
+    from archive.datasette_plugin import MANY_MATCHES
+
+    base, db_path = big_archive
+    conn = sqlite3.connect(db_path)
+    conn.create_function("escape_fts", 1, fts_query)
+    matching = conn.execute(
+        "select published_at, url from articles where rowid in (select rowid from "
+        "articles_fts where articles_fts match escape_fts('tinh')) order by published_at desc"
+    ).fetchall()
+    conn.close()
+    assert len(matching) > MANY_MATCHES
+    with httpx.Client(base_url=base, timeout=30) as c:
+        html = " ".join(c.get("/archive/articles", params={"_search": "tinh"}).text.split())
+        assert "hơn 10.000 bài báo" in html and 'class="facet-results"' not in html
+        data = c.get(
+            "/archive/articles.json", params={"_search": "tinh", "_shape": "objects"}
+        ).json()
+        assert data["filtered_table_rows_count"] is None and data["facet_results"] == {}
+        assert "+rowid in (select rowid from articles_fts" in data["query"]["sql"]
+        # The same rows as the usual plan: newest first (ties may come in any order).
+        assert [r["published_at"] for r in data["rows"]] == [p for p, _ in matching[:50]]
+        assert {r["url"] for r in data["rows"]} <= {u for _, u in matching}
+        # The "auto" flags come back in the next-page link, and page 2 follows on.
+        assert "_nocount=auto" in data["next_url"]
+        page2 = c.get(data["next_url"]).json()["rows"]
+        assert [r["published_at"] for r in page2] == [p for p, _ in matching[50:100]]
+        # A rare word reached from that page's form gets its count and facets back.
+        rare = c.get(
+            "/archive/articles.json",
+            params={"_search": "phja oac", "_nocount": "auto", "_nofacet": "auto"},
+        ).json()
+        assert rare["filtered_table_rows_count"] == 3 and rare["facet_results"]
+        assert "+rowid" not in rare["query"]["sql"]
+        # A reader's own _nocount=1 is kept.
+        mine = c.get("/archive/articles.json", params={"_search": "phja oac", "_nocount": "1"})
+        assert mine.json()["filtered_table_rows_count"] is None
