@@ -50,6 +50,10 @@ VIETNAM = timezone(timedelta(hours=7))  # no daylight saving
 # syllable, so real words carry one d at most; the cap only bounds hostile input.
 MAX_D_EXPANSIONS = 3  # at most 2**3 = 8 variants per token or phrase
 MAX_TERMS = 32  # longer queries are cut: nobody types 32 words, attackers might
+# Up to this many words typed without quotes are searched as one phrase (a name or a
+# compound: "ha quang", "ho chi minh", "nong thon moi"); longer queries need every
+# word somewhere in the article ("lu quet lao cai").
+SHORT_PHRASE = 3
 
 # A quoted phrase (the closing quote may be missing) or a run of non-space, non-quote.
 _TERM_RE = re.compile(r'"([^"]*)"?|([^\s"]+)')
@@ -109,9 +113,11 @@ def fts_query(text: str | None) -> str:
 
     - Every word is quoted, so FTS syntax (``AND``, ``NEAR(``, ``*``, ``:``, ``-``)
       is searched as text and can never raise an error.
-    - ``"quoted words"`` stay a phrase.
+    - ``"quoted words"`` stay a phrase, and so do two or three words typed without
+      quotes (Vietnamese words are syllables: ``ha quang`` is the name Hà Quảng);
+      longer queries need every word.
     - A word or phrase containing ``d`` matches ``đ`` too:
-      ``dam thuy`` → ``("dam" OR "đam") AND "thuy"``.
+      ``dam thuy`` → ``("dam thuy" OR "đam thuy")``.
     - Words are ANDed explicitly: SQLite 3.40's FTS5 rejects an implicit AND after a
       parenthesised group (``("a" OR "b") "c"`` is a syntax error there).
     - Nothing searchable gives ``""``, which matches no row (an empty string would be
@@ -121,6 +127,12 @@ def fts_query(text: str | None) -> str:
     (``remove_diacritics 2``), so "ha quang" already finds "Hà Quảng".
     """
     text = unicodedata.normalize("NFC", text or "")
+    words = [w for w in text.split() if _has_token(w)]
+    if '"' not in text and 2 <= len(words) <= SHORT_PHRASE:
+        # Vietnamese words are syllables: "dam thuy" means the name Đàm Thủy, not
+        # "đàm" somewhere and "thủy" somewhere else ("hội đàm về thủy lợi").
+        variants = [_quote(v) for v in _d_variants(words)]
+        return variants[0] if len(variants) == 1 else "(" + " OR ".join(variants) + ")"
     terms: list[str] = []
     for match in _TERM_RE.finditer(text):
         phrase, word = match.groups()

@@ -180,10 +180,12 @@ def urls_with(text: str) -> set[str]:
 @pytest.mark.parametrize(
     ("typed", "expected"),
     [
-        ("dam thuy", '("dam" OR "đam") AND "thuy"'),
+        ("dam thuy", '("dam thuy" OR "đam thuy")'),
+        ("lu quet lao cai", '"lu" AND "quet" AND "lao" AND "cai"'),
+        ("xa dam thuy hom nay", '"xa" AND ("dam" OR "đam") AND "thuy" AND "hom" AND "nay"'),
         ("dinh", '("dinh" OR "đinh")'),
         ("Dinh", '("Dinh" OR "đinh")'),
-        ("ha quang", '"ha" AND "quang"'),
+        ("ha quang", '"ha quang"'),
         ("Đình", '"Đình"'),
         ('"ho chi minh"', '"ho chi minh"'),
         ('"dinh thu', '("dinh thu" OR "đinh thu")'),  # unclosed quote: still a phrase
@@ -198,6 +200,20 @@ def urls_with(text: str) -> set[str]:
 )
 def test_fts_query(typed: str, expected: str) -> None:
     assert fts_query(typed) == expected
+
+
+def test_short_queries_are_phrases_in_sqlite() -> None:
+    """ "dam thuy" is the name Đàm Thủy, not "đàm" and "thủy" anywhere in the text."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute(
+        "create virtual table t using fts5(body, tokenize='unicode61 remove_diacritics 2')"
+    )
+    texts = ["Xã Đàm Thủy đón khách", "Hội đàm về thủy lợi", "Thủy và Đàm"]
+    conn.executemany("insert into t(body) values (?)", [(t,) for t in texts])
+    found = [
+        r[0] for r in conn.execute("select body from t where t match ?", [fts_query("dam thuy")])
+    ]
+    assert found == ["Xã Đàm Thủy đón khách"]
 
 
 def test_fts_query_none_and_decomposed_input() -> None:
@@ -324,7 +340,7 @@ def test_ranked_search_returns_marks_best_first(client: httpx.Client) -> None:
     # the article with Đàm Thủy in its title ranks first
     assert rows[0]["url"] == ARTICLES[0].url
     assert all("<mark>" in r["snippet"] for r in rows)
-    assert "<mark>Đàm</mark>" in rows[0]["snippet"]
+    assert "<mark>Đàm Thủy</mark>" in rows[0]["snippet"]  # the phrase, highlighted whole
 
 
 def test_ranked_search_filters(client: httpx.Client) -> None:
