@@ -498,8 +498,13 @@ async def archive_summary(db: Database) -> dict:
             "from crawls order by started_at desc limit 1"
         )
     ).first()
+    categories = await db.execute(
+        "select category from articles where category is not null "
+        "group by category order by count(*) desc limit 200"
+    )
     summary = {
         "sites": sites,
+        "categories": sorted(r["category"] for r in categories.rows),
         "total": sum(s["articles"] for s in sites),
         "first_date": min((s["first_date"] for s in sites if s["first_date"]), default=None),
         "last_date": max((s["last_date"] for s in sites if s["last_date"]), default=None),
@@ -534,7 +539,10 @@ def extra_template_vars(
             return {"vnnews_many_matches": vn_number(MANY_MATCHES) if flagged else None}
         if template == "index.html":
             return {"archive": await archive_summary(db), "site_titles": await site_titles(db)}
-        if template in ("query-archive-search.html", "row-archive-articles.html"):
+        if template == "query-archive-search.html":
+            summary = await archive_summary(db)
+            return {"site_titles": await site_titles(db), "categories": summary["categories"]}
+        if template == "row-archive-articles.html":
             return {"site_titles": await site_titles(db)}
         return {}
 

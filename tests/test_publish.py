@@ -354,6 +354,10 @@ def test_ranked_search_filters(client: httpx.Client) -> None:
     assert urls(q="nguoi dan", date_from="2024-01-01") == {ARTICLES[3].url}
     assert urls(q="nguoi dan", date_to="2023-12-31") == {ARTICLES[0].url}
     assert urls(q="nguoi dan", date_from="2023-05-30", date_to="2023-05-30") == {ARTICLES[0].url}
+    assert urls(q="nguoi dan", category="Kinh tế") == {ARTICLES[0].url, ARTICLES[3].url}
+    assert urls(q="nguoi dan", category="Văn hóa") == set()
+    form = client.get("/archive/search").text
+    assert '<option value="Văn hóa">Văn hóa</option>' in form
 
 
 def test_search_page_escapes_everything_but_mark(client: httpx.Client) -> None:
