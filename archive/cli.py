@@ -320,6 +320,8 @@ def sites(db_path, as_json):
                 "merged_into": profile.merged_into,
                 "domains": list(profile.domains),
                 "unverified": list(profile.unverified),
+                "scheduled": profile.scheduled,
+                "note": profile.note,
                 "articles": c.get("articles", 0),
                 "last": c.get("last"),
             }
@@ -329,6 +331,8 @@ def sites(db_path, as_json):
         return
     for r in rows:
         status = r["status"] if not r["merged_into"] else f"merged → {r['merged_into']}"
+        if r["status"] == "active" and not r["scheduled"]:
+            status += " (not in --all)"
         line = f"{r['name']:<16} {r['title']:<46} {r['family'] or '-':<3} {status:<26} {', '.join(r['domains'])}"
         if db_path:
             line += f"  [{r['articles']} articles, latest {r['last'] or '-'}]"
