@@ -16,6 +16,7 @@ CHROME_HEAD = """<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">
 <header><div class="today">Thứ Tư, 25/11/2026</div><a href="/">Báo Thử Nghiệm</a>
 <nav><a href="/">Trang chủ</a> <a href="/tin-tuc/">Tin tức</a> <a href="/tag/nong-thon-moi/">Nông thôn mới</a>
 <a href="/video/le-hoi-mua-xuan/">Video</a></nav></header><main>"""
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 CHROME_FOOT = (
     "</main><footer>Giấy phép số 01/GP-BTTTT. Địa chỉ: 01 Hoàng Đình Giong.</footer></body></html>"
 )
@@ -99,8 +100,9 @@ def build_site(
             routes[f"/list-post-by-category?page={n}&limit=12&category_id=1"] = {"file": name}
         # Like baocaobang.vn: a "load more" button whose inline script pages a JSON endpoint.
         home_json = (
-            '<button id="more">Xem thêm</button><script>var page = 1; function more() {'
-            " fetch('/list-post-by-category?page=' + page + '&limit=12&category_id=1'); page++; }</script>"
+            '<button id="more">Xem thêm</button><script>var page = 1; var categoryId = 1;'
+            " function more() { fetch('/list-post-by-category?page=' + page + '&limit=12&category_id='"
+            " + categoryId); page++; }</script>"
         )
         (root / "index.html").write_text(
             home.replace("<h2>", home_json + "<h2>") + CHROME_FOOT, encoding="utf-8"
@@ -116,10 +118,22 @@ def build_site(
             encoding="utf-8",
         )
     if spec.sitemap:
-        urls = "".join(f"<url><loc>@@ORIGIN@@{escape(p)}</loc></url>" for p, _ in listed)
+        # A sitemap index (with lastmod, as CMSs write them) over two child sitemaps.
+        half = len(listed) // 2
+        for name, part in (
+            ("sitemap-news.xml", listed[:half]),
+            ("sitemap-posts.xml", listed[half:]),
+        ):
+            urls = "".join(f"<url><loc>@@ORIGIN@@{escape(p)}</loc></url>" for p, _ in part)
+            (root / name).write_text(
+                f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="{SITEMAP_NS}">{urls}</urlset>'
+            )
+        children = "".join(
+            f"<sitemap><loc>@@ORIGIN@@/{name}</loc><lastmod>2026-11-20T08:00:00+07:00</lastmod></sitemap>"
+            for name in ("sitemap-news.xml", "sitemap-posts.xml")
+        )
         (root / "sitemap.xml").write_text(
-            f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>',
-            encoding="utf-8",
+            f'<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="{SITEMAP_NS}">{children}</sitemapindex>'
         )
     robots = "User-agent: *\n" + "".join(f"Disallow: {p}\n" for p in spec.robots_disallow)
     if spec.sitemap:

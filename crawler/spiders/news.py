@@ -270,8 +270,8 @@ class NewsSpider(scrapy.Spider):
                 continue
             if sitemap.type == "sitemapindex":
                 # A child sitemap not modified since our newest article holds nothing new.
-                lastmod = entry.get("lastmod")
-                if self.walk_all or not lastmod or is_newer(lastmod, self.last_success()):
+                lastmod, newest = entry.get("lastmod"), self.last_success()
+                if self.walk_all or not lastmod or not newest or is_newer(lastmod, newest):
                     yield self.request(
                         loc, self.parse_sitemap, PRIORITY_FEED, meta={"kind": "sitemap"}
                     )
@@ -466,28 +466,52 @@ def is_newer(lastmod: str | None, than: str | None) -> bool:
     return mod > ref
 
 
-# "Load more" buttons fetch pages of links from a JSON endpoint built in an inline
-# script, e.g. fetch('/list-post-by-category?page=' + page + '&limit=12&category_id=57').
-SCRIPT_PAGED_URL = re.compile(
-    r"""["'](?P<head>/[^"'\s]*[?&](?:page|p|trang)=)["']\s*\+\s*[\w.]+\s*(?:\+\s*["'](?P<tail>[^"'\s]*)["'])?"""
-)
-
-
+# "Load more" buttons fetch pages of links from a JSON endpoint that an inline script
+# builds by concatenation, e.g.
+#   fetch('/list-post-by-category?page=' + page + '&limit=12&category_id=' + categoryId)
+# with `var categoryId = 57;` earlier in the script.
+JS_STRING = r"""(?:'[^'\n]*'|"[^"\n]*")"""
+JS_NAME = r"[A-Za-z_$][\w$]*"
+JS_CONCAT = re.compile(rf"{JS_STRING}(?:\s*\+\s*(?:{JS_STRING}|{JS_NAME}))+")
+JS_ASSIGN = re.compile(rf"""\b({JS_NAME})\s*=\s*(?:'([^'\n]*)'|"([^"\n]*)"|(-?\d+))\s*[;,\n]""")
+PAGE_PARAM_END = re.compile(r"[?&](?:page|p|trang|pageIndex|pageindex)=$")
 DATA_PAGED_URL = re.compile(r"([?&](?:page|p|trang)=)\d+")
 
 
 def script_listings(response: TextResponse) -> list[JsonListing]:
-    """JSON listing endpoints that a page's inline scripts page through."""
+    """JSON listing endpoints that a page's inline scripts (or data-* attributes) page
+    through, as URL templates with a {page} placeholder."""
     found = []
     for script in response.xpath("//script[not(@src)]/text()").getall():
-        for match in SCRIPT_PAGED_URL.finditer(script):
-            template = match.group("head") + "{page}" + (match.group("tail") or "")
-            found.append(JsonListing(url=template))
+        values = {
+            m.group(1): next(v for v in m.groups()[1:] if v is not None)
+            for m in JS_ASSIGN.finditer(script)
+        }
+        for match in JS_CONCAT.finditer(script):
+            template = paged_template(match.group(0), values)
+            if template:
+                found.append(JsonListing(url=template))
     # ... or carried in a data-* attribute of the button: data-url="/api/list?page=1".
     for value in response.xpath("//@*[starts-with(name(), 'data-')]").getall():
         if value.startswith("/") and DATA_PAGED_URL.search(value):
             found.append(JsonListing(url=DATA_PAGED_URL.sub(r"\g<1>{page}", value, count=1)))
     return found
+
+
+def paged_template(expression: str, values: dict[str, str]) -> str | None:
+    """'/list?page=' + page + '&id=' + catId  ->  '/list?page={page}&id=57', when the
+    variable after the page parameter is the page and every other name is known."""
+    url = ""
+    for part in (p.strip() for p in expression.split("+")):
+        if part[:1] in "'\"":
+            url += part[1:-1]
+        elif PAGE_PARAM_END.search(url) and "{page}" not in url:
+            url += "{page}"
+        elif part in values:
+            url += values[part]
+        else:
+            return None  # a value we cannot know without running the script
+    return url if url.startswith("/") and "{page}" in url else None
 
 
 def rel_canonical(response: TextResponse) -> str | None:
