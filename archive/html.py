@@ -100,13 +100,19 @@ def clean(text: str | None) -> str:
 
 
 def select_one(tree: lxml.html.HtmlElement, selector: str | None) -> lxml.html.HtmlElement | None:
-    if not selector:
-        return None
-    try:
-        found = tree.cssselect(selector)
-    except Exception:  # a bad selector in a profile must not kill the crawl
-        return None
-    return found[0] if found else None
+    """The first element for a CSS selector. Alternatives ("#content-detail, div.detail")
+    are tried in the order written, not document order: the first is the better one,
+    and the second often wraps it (with the title and date inside)."""
+    for alternative in (selector or "").split(","):
+        if not alternative.strip():
+            continue
+        try:
+            found = tree.cssselect(alternative.strip())
+        except Exception:  # a bad selector in a profile must not kill the crawl
+            continue
+        if found:
+            return found[0]
+    return None
 
 
 def in_chrome(el) -> bool:

@@ -3,6 +3,7 @@ real SQLite file, then the rows read back through a real Datasette."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import sqlite3
@@ -15,9 +16,11 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
+from archive.extract import extract
 from archive.localsite import LocalSite
 from archive.publish import datasette_args
 from archive.quality import FIELDS, normalise
+from archive.sites import generic_profile
 from tests.sitegen import SiteSpec, article_path, build_site, clone_articles
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
@@ -261,3 +264,11 @@ def test_registered_site_against_a_local_mirror(tmp_path, site):
         assert {k: got[k] for k in ("title", "published_at", "author", "category")} == {
             k: normalise(want[k]) for k in ("title", "published_at", "author", "category")
         }
+        # The profile's text is the generic path's text: the lead found, no date line or
+        # headline left in the body (a wrapper matched first once pulled both in).
+        page = next(
+            p for p in conn.execute("select url, html_gz from pages where url = ?", [got["url"]])
+        )
+        generic = extract(gzip.decompress(page["html_gz"]), got["url"], generic_profile(got["url"]))
+        assert (got["lead"], got["body"]) == (generic.lead, generic.body)
+        assert got["lead"] and got["title"] not in got["body"]
