@@ -23,7 +23,7 @@ CHROME_CLASS = re.compile(
 
 # Labels that cannot spell Vietnamese: servers send them as a default, not a fact,
 # so they only win when detection agrees nothing better fits.
-WESTERN_CODECS = {"latin_1", "iso8859-1", "cp1252", "ascii"}
+WESTERN_CODECS = {"iso8859-1", "cp1252", "ascii"}  # codecs.lookup() names
 
 
 def decode_html(body: bytes, header_encoding: str | None = None) -> str:

@@ -301,15 +301,6 @@ def iter_pages(db: sqlite_utils.Database, site: str | None = None) -> Iterable[d
         yield row
 
 
-def known_urls(db: sqlite_utils.Database, site: str | None = None) -> set[str]:
-    """Article URLs already archived (for incremental crawls)."""
-    if site:
-        rows = db.execute("select url from articles where site = ?", [site])
-    else:
-        rows = db.execute("select url from articles")
-    return {r[0] for r in rows}
-
-
 def known_fetched(db: sqlite_utils.Database, site: str) -> dict[str, str]:
     """Archived article URLs of a site with when each was last fetched."""
     return dict(

@@ -32,10 +32,6 @@ MOJIBAKE_MIN = 3
 TWISTED_FAILURE = re.compile(r"<twisted\.python\.failure\.Failure [\w.]*?(\w+: [^>]*)>")
 
 
-def mojibake_count(text: str | None) -> int:
-    return len(MOJIBAKE.findall(text or ""))
-
-
 def garbage_kind(article) -> tuple[str, str] | None:
     """(kind, message) when an extracted article is not text worth keeping."""
     if is_error_heading(article.title):
