@@ -108,6 +108,7 @@ def per_site(conn: sqlite3.Connection) -> dict[str, dict]:
                 "no_date": 0,
                 "no_author": 0,
                 "no_body": 0,
+                "doubted": 0,
                 "last_crawl": None,
                 "last_success": None,
                 "failures_last_run": {"total": 0, "by_kind": {}, "examples": []},
@@ -125,6 +126,13 @@ def per_site(conn: sqlite3.Connection) -> dict[str, dict]:
             no_author=row["no_author"] or 0,
             no_body=row["no_body"] or 0,
         )
+    columns = {r[1] for r in conn.execute("pragma table_info(articles)")}
+    if "extraction_warnings" in columns:  # archives made before it have none
+        for site, doubted in conn.execute(
+            "select site, count(*) from articles where extraction_warnings is not null "
+            "group by site"
+        ):
+            entry(site)["doubted"] = doubted
     for row in conn.execute(
         "select c.* from crawls c join (select site, max(id) as id from crawls group by site) "
         "last on last.id = c.id order by c.site"
@@ -186,6 +194,11 @@ def site_warnings(sites: dict[str, dict], in_progress: bool | None) -> list[str]
             warnings.append(f"{name}: {last['failed']} pages failed in the last run ({kinds})")
         if site["articles"] and site["no_body"]:
             warnings.append(f"{name}: articles without a body: {site['no_body']}")
+        if site.get("doubted"):
+            warnings.append(
+                f"{name}: {site['doubted']} articles whose text a second reading disputes "
+                "(articles.extraction_warnings)"
+            )
     return warnings
 
 

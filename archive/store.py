@@ -55,6 +55,7 @@ ARTICLE_COLUMNS = {
     "first_seen_at": str,
     "fetched_at": str,
     "updated_at": str,
+    "extraction_warnings": str,
 }
 
 
@@ -238,6 +239,10 @@ def save_article(
         "first_seen_at": first_seen,
         "fetched_at": fetched_at,
         "updated_at": fetched_at,
+        # Where the second opinion disagreed (archive/crosscheck.py): JSON list or NULL.
+        "extraction_warnings": json.dumps(article.warnings, ensure_ascii=False)
+        if article.warnings
+        else None,
     }
     conn = db.conn
     with conn:
