@@ -405,3 +405,14 @@ def site_counts(db: sqlite_utils.Database) -> dict[str, dict]:
         "from articles group by site"
     ).fetchall()
     return {r[0]: {"articles": r[1], "first": r[2], "last": r[3], "fetched": r[4]} for r in rows}
+
+
+def last_crawls(db: sqlite_utils.Database) -> dict[str, dict]:
+    """Each site's latest crawl run (its ``crawls`` row), for `vnnews sites --db`."""
+    rows = db.execute(
+        "select c.site, c.id, c.started_at, c.finished_at, c.status, c.new, c.failed "
+        "from crawls c join (select site, max(id) as id from crawls group by site) last "
+        "on last.id = c.id"
+    ).fetchall()
+    keys = ("id", "started_at", "finished_at", "status", "new", "failed")
+    return {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows}
