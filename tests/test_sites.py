@@ -412,3 +412,30 @@ def test_a_broken_registry_stops_the_import(tmp_path: Path):
     )  # fmt: skip
     assert done.returncode != 0
     assert "RegistryError" in done.stderr and "baocaobang.vn registered twice" in done.stderr
+
+
+def test_sites_with_db_adds_counts_and_last_crawl(tmp_path: Path):
+    from archive import store
+    from archive.models import Article
+
+    db = store.open_db(tmp_path / "archive.db")
+    store.save_article(
+        db,
+        Article(url="https://baohagiang.vn/a/202401/bai-1/", site="baohagiang", title="Bài",
+                body="Nội dung. " * 20, published_at="2024-01-05T08:00:00+07:00"),
+    )  # fmt: skip
+    crawl_id = store.start_crawl(db, "baohagiang")
+    store.finish_crawl(db, crawl_id, "ok", {"new": 1})
+    db.close()
+    args = [str(vnnews()), "sites", "--db", str(tmp_path / "archive.db")]
+    done = subprocess.run([*args, "--json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = {r["name"]: r for r in json.loads(done.stdout)}
+    hagiang = rows["baohagiang"]
+    assert (hagiang["articles"], hagiang["latest"]) == (1, "2024-01-05T08:00:00+07:00")
+    assert hagiang["last_crawl"]["status"] == "ok" and hagiang["last_crawl"]["new"] == 1
+    assert (rows["baocaobang"]["articles"], rows["baocaobang"]["last_crawl"]) == (0, None)
+    text = subprocess.run(args, capture_output=True, text=True, timeout=120).stdout
+    line = next(x for x in text.splitlines() if x.strip().startswith("baohagiang "))
+    assert "[1 articles, latest 2024-01-05T08:00:00+07:00, last crawl " in line
+    assert line.rstrip().endswith(" ok]")
