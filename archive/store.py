@@ -59,6 +59,22 @@ ARTICLE_COLUMNS = {
 }
 
 
+SITE_COLUMNS = {
+    "name": str,
+    "title": str,
+    "province": str,
+    "family": str,
+    "homepage": str,
+    "domains": str,
+    "status": str,
+    "merged_into": str,
+    "unverified": str,
+    "province_now": str,
+    "former_title": str,
+    "note": str,
+}
+
+
 def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
@@ -118,21 +134,8 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         pk="url",
         if_not_exists=True,
     )
-    db["sites"].create(
-        {
-            "name": str,
-            "title": str,
-            "province": str,
-            "family": str,
-            "homepage": str,
-            "domains": str,
-            "status": str,
-            "merged_into": str,
-            "unverified": str,
-        },
-        pk="name",
-        if_not_exists=True,
-    )
+    db["sites"].create(SITE_COLUMNS, pk="name", if_not_exists=True)
+    db["sites"].add_missing_columns([SITE_COLUMNS])  # type: ignore[list-item]
     db["crawls"].create(
         {
             "id": int,
@@ -410,3 +413,39 @@ def site_counts(db: sqlite_utils.Database) -> dict[str, dict]:
         "from articles group by site"
     ).fetchall()
     return {r[0]: {"articles": r[1], "first": r[2], "last": r[3], "fetched": r[4]} for r in rows}
+
+
+def last_crawls(db: sqlite_utils.Database) -> dict[str, dict]:
+    """Each site's latest crawl run (its ``crawls`` row), for `vnnews sites --db`."""
+    rows = db.execute(
+        "select c.site, c.id, c.started_at, c.finished_at, c.status, c.new, c.failed "
+        "from crawls c join (select site, max(id) as id from crawls group by site) last "
+        "on last.id = c.id"
+    ).fetchall()
+    keys = ("id", "started_at", "finished_at", "status", "new", "failed")
+    return {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows}
+
+
+def site_record(profile) -> dict:
+    """A registry profile as its ``sites`` row."""
+    return {
+        "name": profile.name,
+        "title": profile.title,
+        "province": profile.province,
+        "family": profile.family,
+        "homepage": profile.homepage,
+        "domains": json.dumps(list(profile.domains)),
+        "status": profile.status,
+        "merged_into": profile.merged_into,
+        "unverified": ", ".join(profile.unverified) or None,
+        "province_now": profile.province_now,
+        "former_title": profile.former_title,
+        "note": profile.note,
+    }
+
+
+def save_sites(db: sqlite_utils.Database, profiles: Iterable) -> None:
+    """Write the whole registry to ``sites``, so every paper (merged ones and the
+    outlets they went into included) has its row before anything of it is crawled."""
+    with db.conn:
+        db["sites"].upsert_all([site_record(p) for p in profiles], pk="name", alter=True)

@@ -8,13 +8,13 @@ message and the number of attempts.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections import Counter
 from http import HTTPStatus
 
 from archive import store
+from archive.sites import SITES
 from archive.store import RawPage
 from crawler.failures import KIND_BY_NAME, MISSING_KINDS
 from crawler.middlewares import is_error_heading
@@ -52,6 +52,7 @@ class ArchivePipeline:
         spider = spider or self.spider
         self.db = store.open_db(spider.db_path)
         profile = spider.profile
+        store.save_sites(self.db, SITES.values())  # the registry, merger history included
         store.save_site(self.db, site_row(profile))
         close_stale_crawls(self.db, profile.name)
         self.crawl_id = store.start_crawl(self.db, profile.name)
@@ -199,14 +200,4 @@ def crawl_status(counts: Counter, reason: str) -> str:
 
 
 def site_row(profile) -> dict:
-    return {
-        "name": profile.name,
-        "title": profile.title,
-        "province": profile.province,
-        "family": profile.family,
-        "homepage": profile.homepage,
-        "domains": json.dumps(list(profile.domains)),
-        "status": profile.status,
-        "merged_into": profile.merged_into,
-        "unverified": ", ".join(profile.unverified) or None,
-    }
+    return store.site_record(profile)
