@@ -124,15 +124,10 @@ class Body:
     figures: int = 0
 
 
-def is_hidden(el) -> bool:
-    style = (el.get("style") or "").replace(" ", "").lower()
-    return el.get("hidden") is not None or "display:none" in style
-
-
 def walk_blocks(root, skip: set | frozenset = frozenset()) -> Iterator[Block]:
     """One Block per run of inline text between block edges, so bare <div> paragraphs
-    and text next to nested blocks are both kept. Chrome tags, hidden elements and
-    `skip` subtrees are passed over; inline elements never end a block."""
+    and text next to nested blocks are both kept. Chrome tags and `skip` subtrees are
+    passed over; inline elements never end a block."""
     parts: list[str] = []
     link_chars = 0
     owner = root
@@ -150,7 +145,9 @@ def walk_blocks(root, skip: set | frozenset = frozenset()) -> Iterator[Block]:
     def walk(el, in_link: bool) -> Iterator[Block]:
         nonlocal owner, link_chars
         tag = el.tag if isinstance(el.tag, str) else ""
-        if not tag or tag in CHROME_TAGS or el in skip or is_hidden(el):
+        # Hidden elements are read like the rest: a "xem thêm" toggle hides the end of
+        # an article behind display:none, and losing it is worse than a hidden label.
+        if not tag or tag in CHROME_TAGS or el in skip:
             return
         is_block = tag not in INLINE_TAGS
         if is_block:

@@ -471,6 +471,10 @@ def looks_like_site_name(value: str, meta: dict, profile: SiteProfile) -> bool:
     )
 
 
+# An explicit UTC offset at the end of a machine-readable time: "Z", "+07:00", "+0700".
+OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)\s*$", re.I)
+
+
 def stored_date(found: FoundDate | None) -> str | None:
     """How a publication date is stored: ISO 8601 with its offset when the page gives the
     time, the bare day ('2026-01-08') when it gives only the day: never an invented
@@ -493,13 +497,18 @@ def find_published(
         if found:
             return found
     date_only: FoundDate | None = None
-    for key in ("published", "ld_published", "time_datetime"):
+    visible = visible_dates(tree, tz, anchor, keep, body_start)
+    for key in ("published", "ld_published"):
         value = meta.get(key)
         found = find_date(value, tz) if value else None
         if found and found.has_time:
+            shown = next((f for f in visible if f.has_time), None)
+            if shown and not OFFSET.search(value) and shown.value != found.value:
+                # A time without its offset is a guess about the zone (some CMSs write
+                # UTC that way); the time the page shows under the headline is not.
+                return shown
             return found
         date_only = date_only or found
-    visible = visible_dates(tree, tz, anchor, keep, body_start)
     if date_only:
         # JSON-LD with a date but no time: the visible byline often has the time.
         for found in visible:
@@ -566,6 +575,12 @@ def visible_dates(tree, tz: str, anchor, keep: set, body_start=None) -> list[Fou
         if el.tag in SKIP_FOR_DATES:
             continue
         text = clean(el.text_content())
+        if el.tag == "time" and el.get("datetime"):
+            # A <time> says exactly what it shows (unless its attribute has no time and
+            # its text has); where it stands decides whose it is.
+            attribute = clean(el.get("datetime"))
+            exact = find_date(attribute, tz)
+            text = attribute if exact and (exact.has_time or not find_date(text, tz)) else text
         if not text or len(text) > 160 or not re.search(r"\d", text) or text in seen:
             continue
         # Only the innermost element carrying the phrase: parents repeat it.
@@ -581,6 +596,12 @@ def visible_dates(tree, tz: str, anchor, keep: set, body_start=None) -> list[Fou
         found = find_date(text, tz)
         if not found or (distance < 0 and not found.has_time):
             continue  # a bare date above the headline is the header's "today"
+        if (
+            i > text_start
+            and len(found.phrase) < 0.5 * len(text)
+            and not DATE_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}")
+        ):
+            continue  # in the text: an event's date in a sentence, not a dateline
         seen.add(text)
         if distance < 0:
             distance = 1000 - distance  # above the headline: only when nothing is below
