@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import islice
 from urllib.parse import urlsplit
 
 from archive.body import (
@@ -117,7 +118,9 @@ def extract(
 
     blocks = [b for b in body.blocks if article.title is None or b.text != article.title]
     lead, blocks = find_lead(tree, blocks, profile, meta, title_el)
-    author, source, blocks = find_byline(tree, blocks, profile, meta, title_el, keep)
+    region = article_region(tree, title_el, body.container)
+    column = None if region is tree else region
+    author, source, blocks = find_byline(tree, blocks, profile, meta, title_el, keep, column)
     article.lead = strip_lead_code(lead, profile.lead_code) if lead else None
     article.author = author
     article.source = source
@@ -128,7 +131,7 @@ def extract(
     if paragraphs or article.lead:
         verdict = cross_check(
             [article.lead or "", *paragraphs],
-            their_paragraphs(article_region(tree, title_el, body.container), url),
+            their_paragraphs(region, url),
             meta.get("ld_body"),
             seen=[article.title or "", *body.captions, author or "", *boxes],
         )
@@ -139,7 +142,13 @@ def extract(
 
     body_start = blocks[0].element if blocks else None
     found = find_published(
-        tree, meta, profile, title_el if title_el is not None else container, keep, body_start
+        tree,
+        meta,
+        profile,
+        title_el if title_el is not None else container,
+        keep,
+        body_start,
+        column,
     )
     article.published_at = stored_date(found)
     modified = meta.get("modified")
@@ -227,21 +236,27 @@ def find_title_element(tree, meta: dict, profile: SiteProfile):
 
 
 def classed(
-    tree, pattern: re.Pattern, after=None, max_words: int = 40, keep: set | None = None
+    tree,
+    pattern: re.Pattern,
+    after=None,
+    max_words: int = 40,
+    keep: set | None = None,
+    links: bool = False,
+    region=None,
 ) -> Iterator:
     """Elements whose class or id matches `pattern`, in document order, after the
-    headline when one is known, outside the page chrome and outside link lists."""
+    headline when one is known, outside the page chrome and outside link lists; links
+    themselves only with `links` (a byline is often an <a class="author">)."""
     keep = lineage(after) if keep is None else keep
     started = after is None
+    skipped_tags = (
+        ("meta", "script", "body", "html") if links else ("meta", "script", "a", "body", "html")
+    )
     for el in tree.iter():
         if el is after:
             started = True
             continue
-        if (
-            not started
-            or not isinstance(el.tag, str)
-            or el.tag in ("meta", "script", "a", "body", "html")
-        ):
+        if not started or not isinstance(el.tag, str) or el.tag in skipped_tags:
             continue
         if not pattern.search(f"{el.get('class', '')} {el.get('id', '')}"):
             continue
@@ -249,7 +264,7 @@ def classed(
         if (
             0 < n <= max_words
             and len(el.findall(".//p")) <= 2
-            and not in_chrome(el, keep)
+            and not in_chrome(el, keep, region)
             and not el.xpath("ancestor::a|ancestor::li")
         ):
             yield el
@@ -340,7 +355,13 @@ def strip_lead_code(text: str, code: str | None = None) -> str:
 
 
 def find_byline(
-    tree, blocks: list[Block], profile: SiteProfile, meta: dict, title_el=None, keep=None
+    tree,
+    blocks: list[Block],
+    profile: SiteProfile,
+    meta: dict,
+    title_el=None,
+    keep=None,
+    region=None,
 ):
     """Author and original outlet, from a byline element or the last body lines.
     Returns (author, source, blocks without the byline lines)."""
@@ -359,11 +380,21 @@ def find_byline(
         source = source or outlet
         blocks = blocks[:-1]
     if author is None:
+        tz = profile.timezone or VN_TZ
         el = select_one(tree, profile.selectors.get("author"))
-        if el is None:
-            el = next(classed(tree, AUTHOR_CLASS, after=title_el, max_words=40, keep=keep), None)
         if el is not None:
-            name, outlet = byline_element(el, profile.timezone or VN_TZ)
+            candidates = [(el, *byline_element(el, tz))]
+        else:
+            # Byline boxes come several to a page (one with the date under the headline,
+            # one with the name after the text): the first that names someone.
+            boxes = classed(
+                tree, AUTHOR_CLASS, after=title_el, max_words=40, keep=keep, links=True,
+                region=region,
+            )  # fmt: skip
+            candidates = [(box, *byline_element(box, tz)) for box in islice(boxes, 8)]
+            candidates = [c for c in candidates if c[2] or (c[1] and looks_like_name(c[1]))]
+        if candidates:
+            el, name, outlet = candidates[0]
             author, source = name or author, source or outlet
             shown = clean(el.text_content())
             blocks = [b for b in blocks if b.text != shown]
@@ -387,6 +418,14 @@ WIDGET_LABEL = re.compile(
 )
 
 
+# What is left of a dateline once its date is cut out: weekday, "Cập nhật", "lúc".
+DATE_WORDS = re.compile(
+    r"(?<!\w)(thứ\s*(hai|ba|tư|năm|sáu|bảy|bẩy|[2-7])|chủ\s*nhật|cập nhật|đăng lúc|"
+    r"đăng ngày|ngày đăng|lúc|gmt\s*[+-]\s*\d+|ngày)(?!\w)\s*:?",
+    re.I,
+)
+
+
 def byline_element(el, tz: str) -> tuple[str | None, str | None]:
     """(author, source) from a byline box: the names its author links give, joined as
     printed ("NHẬT XUÂN - NGHI VŨ"), else its text without the date, the time and the
@@ -405,7 +444,8 @@ def byline_element(el, tz: str) -> tuple[str | None, str | None]:
     found = find_date(text, tz)
     if found:
         text = text.replace(found.phrase, " ")
-    text = clean(WIDGET_LABEL.sub(" ", text)).strip(" -–—|,·:")
+    text = DATE_WORDS.sub(" ", WIDGET_LABEL.sub(" ", text))
+    text = clean(text).strip(" -–—|,·:")
     if not text or len(text) > 80:
         return None, None
     return split_credit(text)
@@ -485,7 +525,7 @@ def stored_date(found: FoundDate | None) -> str | None:
 
 
 def find_published(
-    tree, meta: dict, profile: SiteProfile, anchor, keep: set, body_start=None
+    tree, meta: dict, profile: SiteProfile, anchor, keep: set, body_start=None, region=None
 ) -> FoundDate | None:
     """Publication time: the profile's element, then metadata with a time, then the
     visible date nearest after the headline (never the header's "today"). A visible
@@ -497,7 +537,7 @@ def find_published(
         if found:
             return found
     date_only: FoundDate | None = None
-    visible = visible_dates(tree, tz, anchor, keep, body_start)
+    visible = visible_dates(tree, tz, anchor, keep, body_start, region)
     for key in ("published", "ld_published"):
         value = meta.get(key)
         found = find_date(value, tz) if value else None
@@ -557,7 +597,9 @@ MAX_DATE_TRAIL = 1500
 SKIP_FOR_DATES = {"script", "style", "title", "head", "meta", "option", "html", "body"}
 
 
-def visible_dates(tree, tz: str, anchor, keep: set, body_start=None) -> list[FoundDate]:
+def visible_dates(
+    tree, tz: str, anchor, keep: set, body_start=None, region=None
+) -> list[FoundDate]:
     """Date phrases in short text elements, nearest after the headline first. Dates in
     the page chrome, in lists of other headlines, well above the headline, or in a
     related/share box past the start of the article text are never taken: that is
@@ -591,7 +633,7 @@ def visible_dates(tree, tz: str, anchor, keep: set, body_start=None) -> list[Fou
             continue
         # Between the headline and the text sits the byline, whatever its wrapper is
         # called ("author-share-top"); elsewhere a chrome or box class rules a date out.
-        if not at < i < text_start and (in_chrome(el, keep) or in_box(el, keep)):
+        if not at < i < text_start and (in_chrome(el, keep, region) or in_box(el, keep)):
             continue
         found = find_date(text, tz)
         if not found or (distance < 0 and not found.has_time):

@@ -137,12 +137,16 @@ def select_one(tree: lxml.html.HtmlElement, selector: str | None) -> lxml.html.H
     return None
 
 
-def in_chrome(el, keep: set | frozenset = frozenset()) -> bool:
+def in_chrome(el, keep: set | frozenset = frozenset(), region=None) -> bool:
     """Whether an element sits in the page's header, navigation, sidebar or footer.
 
     A class word is weak evidence: real CMSs wrap the whole article column in
-    "sidebar-1" or "top-content". So a region in `keep` (the headline's ancestors,
-    see `lineage`) is never chrome."""
+    "sidebar-1" or "top-content", and the byline under the headline in
+    "article-share-top". So a region in `keep` (the headline's ancestors, see
+    `lineage`) is never chrome, nor is anything inside `region`, the article's own
+    column (the smallest element holding the headline and the text)."""
+    if region is not None and any(anc is region for anc in el.iterancestors()):
+        return False
     for anc in el.iterancestors():
         if anc in keep:
             return False
