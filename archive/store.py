@@ -58,6 +58,19 @@ ARTICLE_COLUMNS = {
 }
 
 
+# What a crawl counts, as columns of ``crawls`` (documented in metadata.yml).
+CRAWL_COUNTS = (
+    "requests",
+    "new",
+    "updated",
+    "unchanged",
+    "skipped",
+    "failed",
+    "missing",
+    "robots_refused",
+)
+
+
 def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
@@ -139,14 +152,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "started_at": str,
             "finished_at": str,
             "status": str,
-            "requests": int,
-            "new": int,
-            "updated": int,
-            "unchanged": int,
-            "skipped": int,
-            "failed": int,
-            "missing": int,
-            "robots_refused": int,
+            **dict.fromkeys(CRAWL_COUNTS, int),
             "last_error": str,
         },
         pk="id",
@@ -312,6 +318,21 @@ def save_site(db: sqlite_utils.Database, row: dict) -> None:
     db["sites"].upsert(row, pk="name", alter=True)
 
 
+def site_row(profile) -> dict:
+    """A registry profile (archive.sites.SiteProfile) as a row of ``sites``."""
+    return {
+        "name": profile.name,
+        "title": profile.title,
+        "province": profile.province,
+        "family": profile.family,
+        "homepage": profile.homepage,
+        "domains": json.dumps(list(profile.domains)),
+        "status": profile.status,
+        "merged_into": profile.merged_into,
+        "unverified": ", ".join(profile.unverified) or None,
+    }
+
+
 def start_crawl(db: sqlite_utils.Database, site: str) -> int:
     """Open a crawl record and return its id."""
     table = db["crawls"].insert({"site": site, "started_at": now_iso(), "status": "running"})
@@ -319,21 +340,28 @@ def start_crawl(db: sqlite_utils.Database, site: str) -> int:
 
 
 def finish_crawl(db: sqlite_utils.Database, crawl_id: int, status: str, counts: dict) -> None:
-    fields = {
-        k: counts.get(k, 0)
-        for k in (
-            "requests",
-            "new",
-            "updated",
-            "unchanged",
-            "skipped",
-            "failed",
-            "missing",
-            "robots_refused",
-        )
-    }
+    """Close a crawl record with its status and counts (names from CRAWL_COUNTS)."""
+    fields = {k: counts.get(k, 0) for k in CRAWL_COUNTS}
     fields["last_error"] = counts.get("last_error")
     db["crawls"].update(crawl_id, {"finished_at": now_iso(), "status": status, **fields})
+
+
+def close_stale_crawls(db: sqlite_utils.Database, site: str) -> None:
+    """A crawl still marked running when a new one of the same site starts was killed
+    (one crawl per archive runs at a time: `vnnews crawl` holds a lock): say so."""
+    db.execute(
+        "update crawls set status = 'interrupted', "
+        "last_error = coalesce(last_error, 'killed: the run never finished') "
+        "where site = ? and status = 'running'",
+        [site],
+    )
+    db.conn.commit()
+
+
+def get_crawl(db: sqlite_utils.Database, crawl_id: int) -> dict | None:
+    """One ``crawls`` row by id, or None."""
+    rows = list(db["crawls"].rows_where("id = ?", [crawl_id]))
+    return rows[0] if rows else None
 
 
 def record_failure(
