@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 from lxml import etree
 
 from archive.sites import JsonListing, SiteProfile
+from archive.urls import DAY_ARCHIVE_PARAM, looks_like_article
 
 # Places feeds and sitemaps usually live when a site does not link them.
 COMMON_FEEDS = ("/rss/home.rss", "/rss.xml", "/feed", "/rss")
@@ -215,7 +216,6 @@ def page_links(root: etree._Element) -> list[str]:
     ]
 
 
-DAY_ARCHIVE_PARAM = re.compile(r"(^|&)(date|ngay|day|d|from|to)=", re.I)
 PAGE_PARAM = re.compile(r"^(page|p|trang|pg|paged|start|offset)$", re.I)
 PAGE_SEGMENT = re.compile(r"/(page|trang|p)[-/]?\d+/?$|-p\d+(\.html?)?$|/\d{1,4}/?$", re.I)
 
@@ -241,6 +241,19 @@ def is_next_page(current: str, link: str) -> bool:
 
 
 # ---------------------------------------------------------------- freshness
+
+
+def is_article_link(profile: SiteProfile, url: str) -> bool:
+    """Whether a link leads to an article: the profile's rule when it has one, else a
+    guess from the URL's shape."""
+    verdict = profile.is_article_url(url)
+    return verdict if verdict is not None else looks_like_article(url)
+
+
+def child_sitemap_wanted(lastmod: str | None, newest: str | None, walk_all: bool) -> bool:
+    """Whether to read a child sitemap of an index: one not modified since our newest
+    article holds nothing new."""
+    return walk_all or not lastmod or not newest or is_newer(lastmod, newest)
 
 
 def is_newer(lastmod: str | None, than: str | None) -> bool:

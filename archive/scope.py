@@ -8,10 +8,10 @@ domains are fetched from the mirror instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from archive.sites import SiteProfile, resolve_target
-from archive.urls import host_of
+from archive.urls import canonicalize, host_of, is_crawlable
 
 
 @dataclass(frozen=True)
@@ -49,3 +49,10 @@ class Scope:
         if parts.netloc != mirror.netloc and self.profile.owns(url):
             return urlunsplit((mirror.scheme, mirror.netloc, parts.path, parts.query, ""))
         return url
+
+    def links(self, hrefs: list[str], base_url: str) -> list[str]:
+        """The site's own crawlable URLs among a page's links, canonical, in fetch
+        form, once each, in page order."""
+        urls = [canonicalize(urljoin(base_url, href)) for href in hrefs]
+        urls = [self.fetch_url(u) for u in urls if is_crawlable(u)]
+        return [u for u in dict.fromkeys(urls) if self.owns(u)]

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from archive import store
+from archive import discover, store
 from archive.accept import MISSING_KINDS
 from archive.models import Article
 from archive.scope import Scope
 from archive.store import RawPage
-from archive.urls import canonicalize
+from archive.urls import canonicalize, is_crawlable
 
 logger = logging.getLogger(__name__)
 
@@ -92,10 +92,60 @@ class CrawlSession:
 
     # ------------------------------------------------------------ discovery memory
 
+    def wants_article(self, url: str, lastmod: str | None = None) -> bool:
+        """Whether a candidate article URL (in fetch form) is worth a request this run;
+        ``lastmod`` is what a sitemap says of it."""
+        if not self.scope.owns(url) or not is_crawlable(url) or self.budget_spent():
+            return False
+        if url in self.known and not discover.is_newer(lastmod, self.known[url]):
+            return False  # archived, and no sitemap says it changed since
+        if url in self.memory and not self.worth_checking(url):
+            return False  # an old address of an archived article, or gone (404) lately
+        return self.scope.profile.is_article_url(url) is not False
+
+    def worth_checking(self, url: str) -> bool:
+        """Whether to fetch a discovery URL again, given what earlier runs noted."""
+        row = self.memory.get(self.scope.fetch_url(canonicalize(url)))
+        return discover.worth_checking(row, self.walk_all)
+
     def remember(self, url: str, kind: str, status: str, article_links: int | None = None) -> None:
         """Note what a discovery URL gave this run, for the next incremental run."""
         if self.db is not None:
             store.remember(self.db, self.site, canonicalize(url), kind, status, article_links)
+
+    def remember_redirects(self, old_urls: list[str], to_article: bool) -> None:
+        """Old addresses that redirected to a page: an article's are aliases, not to
+        be followed again."""
+        for url in old_urls:
+            self.remember(url, "redirect", "alias" if to_article else "ok", 0)
+
+    def listings_to_walk(
+        self,
+        page_url: str,
+        links: list[str],
+        articles: list[str],
+        depth: int,
+        max_depth: int,
+        is_start: bool = False,
+    ) -> list[tuple[str, int]]:
+        """The non-article links of a listing page to walk on, with their depth.
+
+        Listings are walked only while they still lead somewhere new: an incremental
+        run stops at known ground, a backfill walks to the end. Paging through one
+        listing (?page=2, /trang-3) is not a step away from the start: long listings
+        are walked to their end, other links only so far.
+        """
+        fresh = any(u not in self.known for u in articles)
+        if depth >= max_depth or not (is_start or self.walk_all or fresh) or self.budget_spent():
+            return []
+        walk = []
+        for url in links:
+            if url in articles or (discover.is_day_archive(url) and not self.backfill):
+                continue
+            if not self.worth_checking(url):
+                continue  # a page that led to no article last time (video, contact...)
+            walk.append((url, depth if discover.is_next_page(page_url, url) else depth + 1))
+        return walk
 
     # ------------------------------------------------------------ outcomes
 

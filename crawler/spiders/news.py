@@ -20,7 +20,7 @@ from archive.accept import RawResponse, Rejection, accept
 from archive.scope import Scope
 from archive.session import CrawlSession
 from archive.sites import JsonListing
-from archive.urls import canonicalize, is_crawlable, looks_like_article
+from archive.urls import canonicalize
 from crawler.failures import failure_kind
 from crawler.items import Accepted, FetchFailed, Refused
 
@@ -102,7 +102,7 @@ class NewsSpider(scrapy.Spider):
             self.request(home, self.parse_page, PRIORITY_FEED, meta={"hops": 0, "start": True})
         )
         for url, probe in discover.discovery_points(self.profile, home, self.session.memory):
-            if self.worth_checking(url):
+            if self.session.worth_checking(url):
                 callback = self.parse_feed if probe == "feed" else self.parse_sitemap
                 requests.append(self.request(url, callback, PRIORITY_FEED, probe=probe))
         for path in self.profile.listings:
@@ -113,11 +113,6 @@ class NewsSpider(scrapy.Spider):
             self.json_page(listing, listing.first_page) for listing in self.profile.json_listings
         ]
         return requests
-
-    def worth_checking(self, url: str) -> bool:
-        """Skip what earlier runs found missing or empty, for a week, unless walking all."""
-        row = self.session.memory.get(self.scope.fetch_url(canonicalize(url)))
-        return discover.worth_checking(row, self.session.walk_all)
 
     def json_page(self, listing: JsonListing, page: int) -> scrapy.Request | None:
         url = urljoin(self.scope.start_url, listing.url.format(page=page))
@@ -191,14 +186,8 @@ class NewsSpider(scrapy.Spider):
             if not loc:
                 continue
             if sitemap.kind == "sitemapindex":
-                # A child sitemap not modified since our newest article holds nothing new.
-                newest = self.session.last_success()
-                if (
-                    self.session.walk_all
-                    or not lastmod
-                    or not newest
-                    or discover.is_newer(lastmod, newest)
-                ):
+                newest, walk_all = self.session.last_success(), self.session.walk_all
+                if discover.child_sitemap_wanted(lastmod, newest, walk_all):
                     yield self.request(loc, self.parse_sitemap, PRIORITY_FEED, probe="sitemap")
             else:
                 yield from self.follow_article(loc, source="sitemap", lastmod=lastmod)
@@ -219,19 +208,12 @@ class NewsSpider(scrapy.Spider):
             yield self.json_page(listing, page + 1)
 
     def follow_article(self, url: str, source: str, lastmod: str | None = None):
-        session = self.session
         url = self.scope.fetch_url(canonicalize(url))
-        if not self.scope.owns(url) or not is_crawlable(url) or session.budget_spent():
-            return
-        if url in session.known and not discover.is_newer(lastmod, session.known[url]):
-            return  # archived, and no sitemap says it changed since
-        if url in session.memory and not self.worth_checking(url):
-            return  # an old address of an archived article, or gone (404) lately
-        if self.profile.is_article_url(url) is False:
+        if not self.session.wants_article(url, lastmod):
             return
         req = self.request(url, self.parse_page, PRIORITY_ARTICLE, meta={"hops": 1, "via": source})
         if req is not None:
-            session.articles_scheduled += 1
+            self.session.articles_scheduled += 1
             yield req
 
     # ------------------------------------------------------------ pages
@@ -251,9 +233,8 @@ class NewsSpider(scrapy.Spider):
         self.session.seen.add(final)
         # Article-shaped (the verdict said yes), even when garbage kept it out.
         is_article = not isinstance(outcome, Rejection) or outcome.kind != "not_article"
-        for old_url in response.meta.get("redirect_urls", []):
-            # The next run need not follow this old address again.
-            self.session.remember(old_url, "redirect", "alias" if is_article else "ok", 0)
+        # The next run need not follow this page's old addresses again.
+        self.session.remember_redirects(response.meta.get("redirect_urls", []), is_article)
         if isinstance(outcome, Rejection):
             yield Refused(outcome, attempts)
         else:
@@ -264,57 +245,26 @@ class NewsSpider(scrapy.Spider):
 
     def follow_links(self, response: TextResponse, depth: int, is_article: bool):
         session, root = self.session, response.selector.root
-        links = [canonicalize(urljoin(response.url, href)) for href in discover.page_links(root)]
-        links = [self.scope.fetch_url(u) for u in links if is_crawlable(u)]
-        links = [u for u in dict.fromkeys(links) if self.scope.owns(u)]
-        articles = [u for u in links if self.is_article_link(u)]
+        links = self.scope.links(discover.page_links(root), response.url)
+        articles = [u for u in links if discover.is_article_link(self.profile, u)]
         fresh = [u for u in articles if u not in session.known]
         for url in fresh:
             yield from self.follow_article(url, source="link")
         for listing in discover.script_listings(root):
             yield self.json_page(listing, listing.first_page)
         for href in discover.page_feeds(root):
-            yield self.request(
-                urljoin(response.url, href),
-                self.parse_feed,
-                PRIORITY_FEED,
-                meta={"via": "page"},
-                probe="feed",
-            )
-        if not is_article:
-            session.remember(response.url, "page", "ok", len(articles))
-        # Walk on through listing pages only while they still lead somewhere new: an
-        # incremental run stops at known ground, a backfill walks to the end.
-        walk_on = response.meta.get("start") or session.walk_all or bool(fresh)
-        self.logger.debug(
-            "%s: depth %d, %d article links (%d new)",
-            response.url,
-            depth,
-            len(articles),
-            len(fresh),
-        )
-        if is_article or depth >= self.max_depth or not walk_on or session.budget_spent():
+            url = urljoin(response.url, href)
+            yield self.request(url, self.parse_feed, PRIORITY_FEED, {"via": "page"}, probe="feed")
+        if is_article:
             return
-        for url in links:
-            if url in articles or (discover.is_day_archive(url) and not session.backfill):
-                continue
-            if not self.worth_checking(url):
-                continue  # a page that led to no article last time (video, contact...)
-            # Paging through one listing (?page=2, /trang-3) is not a step away from
-            # the start: long listings are walked to their end, other links only so far.
-            next_depth = depth if discover.is_next_page(response.url, url) else depth + 1
-            req = self.request(
-                url,
-                self.parse_page,
-                priority=PRIORITY_LISTING - next_depth,
-                meta={"hops": next_depth},
-            )
+        session.remember(response.url, "page", "ok", len(articles))
+        walk = session.listings_to_walk(
+            response.url, links, articles, depth, self.max_depth, response.meta.get("start")
+        )
+        for url, hops in walk:
+            req = self.request(url, self.parse_page, PRIORITY_LISTING - hops, meta={"hops": hops})
             if req is not None:
                 yield req
-
-    def is_article_link(self, url: str) -> bool:
-        verdict = self.profile.is_article_url(url)
-        return verdict if verdict is not None else looks_like_article(url)
 
     def on_error(self, failure):
         """Network errors, HTTP errors and robots.txt refusals, for the pipeline to record."""
