@@ -58,6 +58,9 @@ ARTICLE_COLUMNS = {
 }
 
 
+# What `vnnews export` writes: every article column but the internal content hash.
+EXPORT_COLUMNS = tuple(c for c in ARTICLE_COLUMNS if c != "content_hash")
+
 # What a crawl counts, as columns of ``crawls`` (documented in metadata.yml).
 CRAWL_COUNTS = (
     "requests",
@@ -424,6 +427,40 @@ def previous_crawl(
         args.append(before_id)
     rows = list(db["crawls"].rows_where(where, args, order_by="id desc", limit=1))
     return rows[0] if rows else None
+
+
+def select_articles(
+    conn: sqlite3.Connection,
+    *,
+    sites: tuple[str, ...] = (),
+    since: str | None = None,
+    until: str | None = None,
+    category: str | None = None,
+    match: str | None = None,
+    columns: tuple[str, ...] = EXPORT_COLUMNS,
+) -> sqlite3.Cursor:
+    """Articles, oldest publication first, filtered by paper, local publication date
+    (YYYY-MM-DD, inclusive), section and an FTS5 MATCH expression (archive.fts)."""
+    where, args = [], []
+    if sites:
+        where.append(f"site in ({', '.join('?' * len(sites))})")
+        args += list(sites)
+    if since:
+        where.append("published_date >= ?")
+        args.append(since)
+    if until:
+        where.append("published_date <= ?")
+        args.append(until)
+    if category:
+        where.append("category = ?")
+        args.append(category)
+    if match:
+        where.append("rowid in (select rowid from articles_fts where articles_fts match ?)")
+        args.append(match)
+    sql = f"select {', '.join(columns)} from articles"
+    if where:
+        sql += " where " + " and ".join(where)
+    return conn.execute(sql + " order by published_at, url", args)
 
 
 def site_counts(db: sqlite_utils.Database) -> dict[str, dict]:

@@ -1,7 +1,7 @@
 """A news site on loopback that misbehaves on purpose, for the reliability tests.
 
 ``FaultSite`` serves a snapshot folder (``tests.sitegen.build_site`` output) exactly as
-``archive.localsite.LocalSite`` does, except for the paths given a ``Fault``: those
+``vnnews.localsite.LocalSite`` does, except for the paths given a ``Fault``: those
 answer 503 or 429 with ``Retry-After`` a few times and then recover, fail for good
 with 500, hang past the client's timeout, drop the connection before or in the middle
 of the body, loop redirects, stream 20 MB, serve PNG bytes as ``text/html``, an empty
@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from archive.localsite import LocalSite, _Answer
+from vnnews.localsite import LocalSite, _Answer
 
 LINGER_RESET = struct.pack("ii", 1, 0)  # close with RST
 REPO = Path(__file__).resolve().parent.parent
@@ -361,7 +361,7 @@ def encode_cp1258(text: str) -> bytes:
 
 def cli_has_set_option() -> bool:
     """Whether `vnnews crawl` takes ``--set NAME=VALUE`` (Scrapy settings)."""
-    from archive.cli import crawl
+    from vnnews.cli import crawl
 
     return any("--set" in getattr(p, "opts", ()) for p in crawl.params)
 

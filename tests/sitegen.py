@@ -1,4 +1,4 @@
-"""Build a small news site, in the snapshot format `archive.localsite` serves, from
+"""Build a small news site, in the snapshot format `vnnews.localsite` serves, from
 article pages: home page, paginated listing, RSS feed, sitemap, JSON listing, plus
 the things a crawler must not store (a video page, a tag page, a missing page) and a
 redirect from an old URL. Used by the end-to-end tests and the benchmarks."""

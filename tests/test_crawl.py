@@ -17,11 +17,11 @@ from urllib.parse import quote, unquote, urlsplit
 import pytest
 
 from archive.extract import extract
-from archive.localsite import LocalSite
 from archive.publish import datasette_args
 from archive.quality import FIELDS, normalise
 from archive.sites import generic_profile
 from tests.sitegen import SiteSpec, article_path, build_site, clone_articles
+from vnnews.localsite import LocalSite
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 VNNEWS = str(Path(sys.executable).with_name("vnnews"))
@@ -200,7 +200,7 @@ def test_crawled_archive_is_searchable_through_datasette(crawled):
 
 def test_a_second_crawl_on_the_same_archive_waits_its_turn(tmp_path):
     """Overlapping cron runs: the one that finds the lock held exits with status 2."""
-    from archive.cli import crawl_lock
+    from vnnews.cli import crawl_lock
 
     db = tmp_path / "archive.db"
     with crawl_lock(str(db)):
@@ -245,7 +245,7 @@ def test_settings_can_be_set_from_the_command_line(tmp_path):
 def test_registered_site_against_a_local_mirror(tmp_path, site):
     """`--base-url`: the profile's rules (JSON listings, sitemaps, selectors) run
     against a copy of the site; every article comes out with its time and author."""
-    from archive.localsite import SNAPSHOT_DIR
+    from vnnews.localsite import SNAPSHOT_DIR
 
     db = tmp_path / "archive.db"
     with LocalSite(SNAPSHOT_DIR / site) as mirror:

@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from archive.datasette_plugin import article_path, fts_query, highlight, paragraphs, vn_datetime
+from archive.datasette_plugin import article_path, highlight, paragraphs, vn_datetime
+from archive.fts import fts_query
 from archive.models import Article
 from archive.publish import SETTINGS, TEMPLATES_DIR, datasette_args, is_loopback
 from archive.store import RawPage, finish_crawl, open_db, save_article, save_site, start_crawl

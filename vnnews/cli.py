@@ -1,4 +1,7 @@
-"""The `vnnews` command: crawl newspapers into SQLite, publish them with Datasette."""
+"""The `vnnews` command: crawl newspapers into SQLite, publish them with Datasette.
+
+The CLI sits above both packages: it drives ``crawler`` (Scrapy) and ``archive`` (the
+library); neither of them imports it, and ``archive`` never imports ``crawler``."""
 
 from __future__ import annotations
 
@@ -198,6 +201,8 @@ def run_crawl(
 ) -> list[dict]:
     """Run the spider for each (target, base_url) job in one Scrapy process, all sites
     at once, with `settings` over crawler/settings.py; return this run's ``crawls`` rows."""
+    # Imported here: Scrapy and the extractor take a second to load, which `vnnews
+    # serve` and `vnnews sites` need not pay.
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
 
@@ -452,10 +457,9 @@ def check(db_path, as_json):
 def demo(db_path, port, host, no_serve):
     """Build an archive from the snapshot bundled in the repository (no network: the
     snapshot is served on a local port and crawled like a real site), then serve it."""
-    from archive.localsite import LocalSite
+    from vnnews.localsite import SNAPSHOT_DIR, LocalSite
 
-    snapshot = Path(__file__).parent / "snapshot"
-    sites_dirs = sorted(p for p in snapshot.iterdir() if p.is_dir() and p.name in SITES)
+    sites_dirs = sorted(p for p in SNAPSHOT_DIR.iterdir() if p.is_dir() and p.name in SITES)
     servers = [LocalSite(p).start() for p in sites_dirs]
     try:
         for folder, server in zip(sites_dirs, servers, strict=True):
