@@ -113,7 +113,7 @@ BAOCAOBANG_CATEGORIES = {
     "quoc-phong-an-ninh": 67,
 }
 
-# What a paper of each family has unless its profile says otherwise (DOMAIN.md).
+# What a paper of each family has unless its profile says otherwise (docs/domain.md).
 FAMILIES: dict[str, dict] = {
     "A": {"article_url": r"^/[^/]+-\d{4,}\.html$", "selectors": FAMILY_A_SELECTORS},
     "B": {"article_url": r"^/[^/]+/\d{6}/[^/]+-[0-9a-f]+/?$", "selectors": FAMILY_B_SELECTORS},

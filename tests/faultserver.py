@@ -19,7 +19,6 @@ the client goes away.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import struct
@@ -33,6 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from tests.sitegen import golden  # noqa: F401  (the fault tests' golden records)
 from vnnews.localsite import LocalSite, _Answer
 
 LINGER_RESET = struct.pack("ii", 1, 0)  # close with RST
@@ -311,18 +311,6 @@ def _fault_handler(site: FaultSite) -> type[BaseHTTPRequestHandler]:
 
 
 # ---------------------------------------------------------------- golden pages
-
-PAGES = REPO / "tests" / "fixtures" / "pages"
-
-
-def golden(family: str) -> list[dict]:
-    """The golden records of a family, each with its page's HTML under "html"."""
-    records = []
-    for case in sorted((PAGES / family).glob("*.json")):
-        record = json.loads(case.read_text(encoding="utf-8"))
-        record["html"] = case.with_suffix(".html").read_text(encoding="utf-8", errors="replace")
-        records.append(record)
-    return records
 
 
 def mojibake(text: str) -> str:
