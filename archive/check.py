@@ -12,7 +12,8 @@ import os
 import sqlite3
 from pathlib import Path
 
-FTS_TABLE = "articles_fts"
+from archive import store
+
 # Statuses of a finished run that need the operator's eye.
 BAD_STATUSES = ("failed", "refused", "interrupted")
 
@@ -46,12 +47,12 @@ def check(db_path: str | Path) -> dict:
         report["integrity"] = integrity(conn)
         if report["integrity"] != ["ok"]:
             report["problems"].append("integrity check: " + "; ".join(report["integrity"][:5]))
-        tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
+        tables = store.table_names(conn)
         missing = {"articles", "crawls", "failures"} - tables
         if missing:
             report["problems"].append(f"not an archive: no {', '.join(sorted(missing))} table")
             return report
-        report["fts"] = fts_consistency(conn, tables)
+        report["fts"] = store.fts_consistency(conn, tables)
         if not report["fts"]["ok"]:
             report["problems"].append(f"full-text index: {report['fts']['error']}")
         report["sites"] = per_site(conn)
@@ -71,32 +72,6 @@ def integrity(conn: sqlite3.Connection) -> list[str]:
         return [f"{type(exc).__name__}: {exc}"]
 
 
-def fts_consistency(conn: sqlite3.Connection, tables: set[str]) -> dict:
-    """The FTS index checked by SQLite against the articles table (FTS5
-    'integrity-check' with rank 1 compares the index with its content table), and the
-    number of indexed rows against the number of articles."""
-    result: dict = {"ok": True, "error": None, "articles": None, "indexed": None}
-    result["articles"] = conn.execute("select count(*) from articles").fetchone()[0]
-    if FTS_TABLE not in tables:
-        return {**result, "ok": False, "error": f"no {FTS_TABLE} table"}
-    try:
-        conn.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values('integrity-check', 1)")
-    except sqlite3.DatabaseError as exc:
-        result.update(ok=False, error=f"integrity-check failed: {exc}")
-    if f"{FTS_TABLE}_docsize" in tables:
-        result["indexed"] = conn.execute(f"select count(*) from {FTS_TABLE}_docsize").fetchone()[0]
-        unindexed = conn.execute(
-            f"select count(*) from articles where rowid not in (select id from {FTS_TABLE}_docsize)"
-        ).fetchone()[0]
-        if result["indexed"] != result["articles"] or unindexed:
-            result["ok"] = False
-            result["error"] = result["error"] or (
-                f"{result['articles']} articles but {result['indexed']} indexed "
-                f"({unindexed} articles missing from the index)"
-            )
-    return result
-
-
 def per_site(conn: sqlite3.Connection) -> dict[str, dict]:
     sites: dict[str, dict] = {}
 
@@ -114,42 +89,23 @@ def per_site(conn: sqlite3.Connection) -> dict[str, dict]:
             },
         )
 
-    for row in conn.execute(
-        "select site, count(*) as n, sum(published_at is null or published_at = '') as no_date, "
-        "sum(author is null or author = '') as no_author, "
-        "sum(body is null or body = '') as no_body from articles group by site"
-    ):
+    for row in store.gaps_by_site(conn):
         entry(row["site"]).update(
             articles=row["n"],
             no_date=row["no_date"] or 0,
             no_author=row["no_author"] or 0,
             no_body=row["no_body"] or 0,
         )
-    for row in conn.execute(
-        "select c.* from crawls c join (select site, max(id) as id from crawls group by site) "
-        "last on last.id = c.id order by c.site"
-    ):
+    for row in store.last_crawls(conn):
         site = entry(row["site"])
         site["last_crawl"] = dict(row)
         failures = site["failures_last_run"]
-        for kind, count in conn.execute(
-            "select kind, count(*) from failures where crawl_id = ? group by kind order by 2 desc, 1",
-            [row["id"]],
-        ):
+        for kind, count in store.failures_by_kind(conn, row["id"]):
             failures["by_kind"][kind] = count
             failures["total"] += count
-        failures["examples"] = [
-            {"url": r["url"], "kind": r["kind"], "http_status": r["http_status"]}
-            for r in conn.execute(
-                "select url, kind, http_status from failures where crawl_id = ? "
-                "and not (kind = 'http' and http_status in (404, 410)) order by id limit 5",
-                [row["id"]],
-            )
-        ]
-    for row in conn.execute(
-        "select site, max(finished_at) from crawls where status in ('ok', 'partial') group by site"
-    ):
-        entry(row[0])["last_success"] = row[1]
+        failures["examples"] = store.failure_examples(conn, row["id"])
+    for name, finished_at in store.last_successes(conn).items():
+        entry(name)["last_success"] = finished_at
     return dict(sorted(sites.items()))
 
 

@@ -470,3 +470,87 @@ def site_counts(db: sqlite_utils.Database) -> dict[str, dict]:
         "from articles group by site"
     ).fetchall()
     return {r[0]: {"articles": r[1], "first": r[2], "last": r[3], "fetched": r[4]} for r in rows}
+
+
+# ---------------------------------------------------------------- health (vnnews check)
+# These take a plain sqlite3 connection with sqlite3.Row rows: `vnnews check` opens
+# the file itself, so that a damaged file is reported rather than "repaired".
+
+FTS_TABLE = "articles_fts"
+
+
+def table_names(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
+
+
+def fts_consistency(conn: sqlite3.Connection, tables: set[str]) -> dict:
+    """The FTS index checked by SQLite against the articles table (FTS5
+    'integrity-check' with rank 1 compares the index with its content table), and the
+    number of indexed rows against the number of articles."""
+    result: dict = {"ok": True, "error": None, "articles": None, "indexed": None}
+    result["articles"] = conn.execute("select count(*) from articles").fetchone()[0]
+    if FTS_TABLE not in tables:
+        return {**result, "ok": False, "error": f"no {FTS_TABLE} table"}
+    try:
+        conn.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values('integrity-check', 1)")
+    except sqlite3.DatabaseError as exc:
+        result.update(ok=False, error=f"integrity-check failed: {exc}")
+    if f"{FTS_TABLE}_docsize" in tables:
+        result["indexed"] = conn.execute(f"select count(*) from {FTS_TABLE}_docsize").fetchone()[0]
+        unindexed = conn.execute(
+            f"select count(*) from articles where rowid not in (select id from {FTS_TABLE}_docsize)"
+        ).fetchone()[0]
+        if result["indexed"] != result["articles"] or unindexed:
+            result["ok"] = False
+            result["error"] = result["error"] or (
+                f"{result['articles']} articles but {result['indexed']} indexed "
+                f"({unindexed} articles missing from the index)"
+            )
+    return result
+
+
+def gaps_by_site(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Per site: articles, and how many lack a date, an author or a body."""
+    return conn.execute(
+        "select site, count(*) as n, sum(published_at is null or published_at = '') as no_date, "
+        "sum(author is null or author = '') as no_author, "
+        "sum(body is null or body = '') as no_body from articles group by site"
+    ).fetchall()
+
+
+def last_crawls(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Each site's latest ``crawls`` row."""
+    return conn.execute(
+        "select c.* from crawls c join (select site, max(id) as id from crawls group by site) "
+        "last on last.id = c.id order by c.site"
+    ).fetchall()
+
+
+def failures_by_kind(conn: sqlite3.Connection, crawl_id: int) -> list[tuple[str, int]]:
+    """(kind, count) of a crawl's failures, most frequent first."""
+    return conn.execute(
+        "select kind, count(*) from failures where crawl_id = ? group by kind order by 2 desc, 1",
+        [crawl_id],
+    ).fetchall()
+
+
+def failure_examples(conn: sqlite3.Connection, crawl_id: int, limit: int = 5) -> list[dict]:
+    """A crawl's first failures other than dead links (404/410)."""
+    return [
+        {"url": r[0], "kind": r[1], "http_status": r[2]}
+        for r in conn.execute(
+            "select url, kind, http_status from failures where crawl_id = ? "
+            "and not (kind = 'http' and http_status in (404, 410)) order by id limit ?",
+            [crawl_id, limit],
+        )
+    ]
+
+
+def last_successes(conn: sqlite3.Connection) -> dict[str, str]:
+    """When each site's last run that stored anything (ok or partial) finished."""
+    return dict(
+        conn.execute(
+            "select site, max(finished_at) from crawls where status in ('ok', 'partial') "
+            "group by site"
+        ).fetchall()
+    )
