@@ -8,14 +8,28 @@ safe while a crawl writes (it waits for the crawl's current transaction at most)
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
+import statistics
+from datetime import datetime
 from pathlib import Path
 
 from archive import store
 
 # Statuses of a finished run that need the operator's eye.
 BAD_STATUSES = ("failed", "refused", "interrupted")
+# A paper has gone silent when its crawls have yielded no new article for longer than
+# RHYTHM_FACTOR times its usual gap between productive crawls (the median of its last
+# RHYTHM_WINDOW), and never less than MIN_SILENCE_HOURS: papers publish little at night
+# and on holidays. A rhythm needs MIN_PRODUCTIVE productive crawls to be known, and a
+# paper must have been crawled at least MIN_CRAWLS_SINCE times since its last new
+# article, so one missed run of a slow paper is no alarm.
+RHYTHM_FACTOR = 3.0
+RHYTHM_WINDOW = 30
+MIN_SILENCE_HOURS = 24.0
+MIN_PRODUCTIVE = 3
+MIN_CRAWLS_SINCE = 2
 
 
 def check(db_path: str | Path) -> dict:
@@ -56,6 +70,8 @@ def check(db_path: str | Path) -> dict:
         if not report["fts"]["ok"]:
             report["problems"].append(f"full-text index: {report['fts']['error']}")
         report["sites"] = per_site(conn)
+        for name, rhythm in silence(conn).items():
+            report["sites"].setdefault(name, empty_site())["rhythm"] = rhythm
         report["warnings"] += site_warnings(report["sites"], report["crawl_in_progress"])
     except sqlite3.DatabaseError as exc:  # a damaged file: say so, do not crash
         report["problems"].append(f"cannot read the archive: {type(exc).__name__}: {exc}")
@@ -72,22 +88,25 @@ def integrity(conn: sqlite3.Connection) -> list[str]:
         return [f"{type(exc).__name__}: {exc}"]
 
 
+def empty_site() -> dict:
+    return {
+        "articles": 0,
+        "no_date": 0,
+        "no_author": 0,
+        "no_body": 0,
+        "doubted": 0,
+        "last_crawl": None,
+        "last_success": None,
+        "failures_last_run": {"total": 0, "by_kind": {}, "examples": []},
+        "rhythm": None,
+    }
+
+
 def per_site(conn: sqlite3.Connection) -> dict[str, dict]:
     sites: dict[str, dict] = {}
 
     def entry(name: str) -> dict:
-        return sites.setdefault(
-            name,
-            {
-                "articles": 0,
-                "no_date": 0,
-                "no_author": 0,
-                "no_body": 0,
-                "last_crawl": None,
-                "last_success": None,
-                "failures_last_run": {"total": 0, "by_kind": {}, "examples": []},
-            },
-        )
+        return sites.setdefault(name, empty_site())
 
     for row in store.gaps_by_site(conn):
         entry(row["site"]).update(
@@ -96,7 +115,9 @@ def per_site(conn: sqlite3.Connection) -> dict[str, dict]:
             no_author=row["no_author"] or 0,
             no_body=row["no_body"] or 0,
         )
-    for row in store.last_crawls(conn):
+    for site, doubted in store.doubted_by_site(conn).items():
+        entry(site)["doubted"] = doubted
+    for row in store.latest_crawl_rows(conn):
         site = entry(row["site"])
         site["last_crawl"] = dict(row)
         failures = site["failures_last_run"]
@@ -107,6 +128,48 @@ def per_site(conn: sqlite3.Connection) -> dict[str, dict]:
     for name, finished_at in store.last_successes(conn).items():
         entry(name)["last_success"] = finished_at
     return dict(sorted(sites.items()))
+
+
+def silence(conn: sqlite3.Connection) -> dict[str, dict]:
+    """Per paper: how often its crawls usually bring new articles, and whether they have
+    stopped doing so for longer than that (``silent``). Measured against the paper's own
+    last crawl, not the clock, so a paper nobody crawls is not called silent."""
+    productive: dict[str, list[datetime]] = {}
+    for site, started in store.productive_crawl_starts(conn, RHYTHM_WINDOW):
+        productive.setdefault(site, []).append(parse_time(started))
+    out = {}
+    for site, times in productive.items():
+        last_new = times[-1]
+        last_crawl, since = store.crawls_since_new(conn, site)
+        out[site] = rhythm_verdict(
+            times, last_new, parse_time(last_crawl) if last_crawl else None, since
+        )
+    return out
+
+
+def rhythm_verdict(
+    productive: list[datetime], last_new: datetime, last_crawl: datetime | None, since: int
+) -> dict:
+    """The rhythm of one paper from its productive crawl times (oldest first)."""
+    gaps = [(b - a).total_seconds() / 3600 for a, b in itertools.pairwise(productive)]
+    usual = statistics.median(gaps) if len(productive) >= MIN_PRODUCTIVE else None
+    quiet = (last_crawl - last_new).total_seconds() / 3600 if last_crawl else 0.0
+    limit = max(RHYTHM_FACTOR * usual, MIN_SILENCE_HOURS) if usual is not None else None
+    return {
+        "last_new": last_new.isoformat(),
+        "usual_gap_hours": round(usual, 1) if usual is not None else None,
+        "quiet_hours": round(quiet, 1),
+        "crawls_since_new": since,
+        "silent": limit is not None and quiet > limit and since >= MIN_CRAWLS_SINCE,
+    }
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def hours_text(hours: float) -> str:
+    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.0f} h"
 
 
 def crawl_in_progress(db_path: Path) -> bool | None:
@@ -142,6 +205,18 @@ def site_warnings(sites: dict[str, dict], in_progress: bool | None) -> list[str]
             warnings.append(f"{name}: {last['failed']} pages failed in the last run ({kinds})")
         if site["articles"] and site["no_body"]:
             warnings.append(f"{name}: articles without a body: {site['no_body']}")
+        if site.get("doubted"):
+            warnings.append(
+                f"{name}: {site['doubted']} articles whose text a second reading disputes "
+                "(articles.extraction_warnings)"
+            )
+        rhythm = site.get("rhythm")
+        if rhythm and rhythm["silent"]:
+            warnings.append(
+                f"{name}: no new article for {hours_text(rhythm['quiet_hours'])} "
+                f"({rhythm['crawls_since_new']} crawls since {rhythm['last_new']}); "
+                f"new articles usually came every {hours_text(rhythm['usual_gap_hours'])}"
+            )
     return warnings
 
 

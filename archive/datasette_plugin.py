@@ -41,6 +41,7 @@ from datasette.utils import await_me_maybe, tilde_encode
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
+from archive.check import silence
 from archive.fts import fts_query
 
 DATABASE_NAME = "archive"
@@ -398,18 +399,27 @@ async def archive_summary(db: Database) -> dict:
     cached = _summary_cache.get(str(db.path))
     if cached and time.monotonic() - cached[0] < SUMMARY_TTL_SECONDS:
         return cached[1]
+    # Archives written before the registry carried the merger have no such columns.
+    have = set(await db.table_columns("sites"))
+    extra = ", ".join(
+        f"s.{c}" if c in have else f"null as {c}"
+        for c in ("province_now", "former_title", "merged_into")
+    )
     per_site = await db.execute(
-        """
-        select a.site, s.title, s.province, s.status, a.articles, a.first_date, a.last_date
+        f"""
+        select a.site, s.title, s.province, s.status, {extra}, m.title as merged_into_title,
+               a.articles, a.first_date, a.last_date
         from (
           select site, count(*) as articles,
                  min(published_date) as first_date, max(published_date) as last_date
           from articles group by site
         ) a left join sites s on s.name = a.site
+        left join sites m on m.name = {"s.merged_into" if "merged_into" in have else "null"}
         order by a.articles desc
         """
     )
-    sites = [dict(r) for r in per_site.rows]
+    rhythms = await db.execute_fn(silence)
+    sites = [{**dict(r), "rhythm": rhythms.get(r["site"])} for r in per_site.rows]
     last_crawl = (
         await db.execute(
             "select site, started_at, finished_at, status, new, updated, failed "

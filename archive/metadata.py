@@ -60,6 +60,7 @@ def read_metadata(tree: lxml.html.HtmlElement) -> dict:
             ("datePublished", "ld_published"),
             ("dateModified", "modified"),
             ("articleSection", "section"),
+            ("articleBody", "ld_body"),
         ):
             value = node.get(key)
             if isinstance(value, list):

@@ -19,6 +19,7 @@ from archive import discover, store
 from archive.accept import MISSING_KINDS
 from archive.models import Article
 from archive.scope import Scope
+from archive.sites import SITES
 from archive.store import RawPage
 from archive.urls import canonicalize, is_crawlable
 
@@ -61,7 +62,8 @@ class CrawlSession:
         if self.db is not None:
             return self
         self.db = db = store.open_db(self.db_path)
-        store.save_site(db, store.site_row(self.scope.profile))
+        store.save_sites(db, SITES.values())  # the registry, merger history included
+        store.save_site(db, store.site_record(self.scope.profile))
         store.close_stale_crawls(db, self.site)
         self.crawl_id = store.start_crawl(db, self.site)
         self.known = {} if self.refresh else store.known_fetched(db, self.site)

@@ -55,11 +55,31 @@ ARTICLE_COLUMNS = {
     "first_seen_at": str,
     "fetched_at": str,
     "updated_at": str,
+    "extraction_warnings": str,
 }
 
 
-# What `vnnews export` writes: every article column but the internal content hash.
-EXPORT_COLUMNS = tuple(c for c in ARTICLE_COLUMNS if c != "content_hash")
+SITE_COLUMNS = {
+    "name": str,
+    "title": str,
+    "province": str,
+    "family": str,
+    "homepage": str,
+    "domains": str,
+    "status": str,
+    "merged_into": str,
+    "unverified": str,
+    "province_now": str,
+    "former_title": str,
+    "note": str,
+}
+
+
+# What `vnnews export` writes: the article columns but the content hash (internal) and
+# the extractor's doubts (extraction_warnings, for operators: `vnnews check`).
+EXPORT_COLUMNS = tuple(
+    c for c in ARTICLE_COLUMNS if c not in ("content_hash", "extraction_warnings")
+)
 
 # What a crawl counts, as columns of ``crawls`` (documented in metadata.yml).
 CRAWL_COUNTS = (
@@ -133,21 +153,8 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         pk="url",
         if_not_exists=True,
     )
-    db["sites"].create(
-        {
-            "name": str,
-            "title": str,
-            "province": str,
-            "family": str,
-            "homepage": str,
-            "domains": str,
-            "status": str,
-            "merged_into": str,
-            "unverified": str,
-        },
-        pk="name",
-        if_not_exists=True,
-    )
+    db["sites"].create(SITE_COLUMNS, pk="name", if_not_exists=True)
+    db["sites"].add_missing_columns([SITE_COLUMNS])  # type: ignore[list-item]
     db["crawls"].create(
         {
             "id": int,
@@ -247,6 +254,10 @@ def save_article(
         "first_seen_at": first_seen,
         "fetched_at": fetched_at,
         "updated_at": fetched_at,
+        # Where the second opinion disagreed (archive/crosscheck.py): JSON list or NULL.
+        "extraction_warnings": json.dumps(article.warnings, ensure_ascii=False)
+        if article.warnings
+        else None,
     }
     conn = db.conn
     with conn:
@@ -319,21 +330,6 @@ def known_fetched(db: sqlite_utils.Database, site: str) -> dict[str, str]:
 
 def save_site(db: sqlite_utils.Database, row: dict) -> None:
     db["sites"].upsert(row, pk="name", alter=True)
-
-
-def site_row(profile) -> dict:
-    """A registry profile (archive.sites.SiteProfile) as a row of ``sites``."""
-    return {
-        "name": profile.name,
-        "title": profile.title,
-        "province": profile.province,
-        "family": profile.family,
-        "homepage": profile.homepage,
-        "domains": json.dumps(list(profile.domains)),
-        "status": profile.status,
-        "merged_into": profile.merged_into,
-        "unverified": ", ".join(profile.unverified) or None,
-    }
 
 
 def start_crawl(db: sqlite_utils.Database, site: str) -> int:
@@ -472,6 +468,42 @@ def site_counts(db: sqlite_utils.Database) -> dict[str, dict]:
     return {r[0]: {"articles": r[1], "first": r[2], "last": r[3], "fetched": r[4]} for r in rows}
 
 
+def last_crawls(db: sqlite_utils.Database) -> dict[str, dict]:
+    """Each site's latest crawl run (its ``crawls`` row), for `vnnews sites --db`."""
+    rows = db.execute(
+        "select c.site, c.id, c.started_at, c.finished_at, c.status, c.new, c.failed "
+        "from crawls c join (select site, max(id) as id from crawls group by site) last "
+        "on last.id = c.id"
+    ).fetchall()
+    keys = ("id", "started_at", "finished_at", "status", "new", "failed")
+    return {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows}
+
+
+def site_record(profile) -> dict:
+    """A registry profile as its ``sites`` row."""
+    return {
+        "name": profile.name,
+        "title": profile.title,
+        "province": profile.province,
+        "family": profile.family,
+        "homepage": profile.homepage,
+        "domains": json.dumps(list(profile.domains)),
+        "status": profile.status,
+        "merged_into": profile.merged_into,
+        "unverified": ", ".join(profile.unverified) or None,
+        "province_now": profile.province_now,
+        "former_title": profile.former_title,
+        "note": profile.note,
+    }
+
+
+def save_sites(db: sqlite_utils.Database, profiles: Iterable) -> None:
+    """Write the whole registry to ``sites``, so every paper (merged ones and the
+    outlets they went into included) has its row before anything of it is crawled."""
+    with db.conn:
+        db["sites"].upsert_all([site_record(p) for p in profiles], pk="name", alter=True)
+
+
 # ---------------------------------------------------------------- health (vnnews check)
 # These take a plain sqlite3 connection with sqlite3.Row rows: `vnnews check` opens
 # the file itself, so that a damaged file is reported rather than "repaired".
@@ -518,8 +550,44 @@ def gaps_by_site(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     ).fetchall()
 
 
-def last_crawls(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    """Each site's latest ``crawls`` row."""
+def doubted_by_site(conn: sqlite3.Connection) -> dict[str, int]:
+    """Per site, the articles whose text a second reading disputes (extraction_warnings);
+    archives made before that column have none."""
+    columns = {r[1] for r in conn.execute("pragma table_info(articles)")}
+    if "extraction_warnings" not in columns:
+        return {}
+    return dict(
+        conn.execute(
+            "select site, count(*) from articles where extraction_warnings is not null "
+            "group by site"
+        ).fetchall()
+    )
+
+
+def productive_crawl_starts(conn: sqlite3.Connection, window: int) -> list[tuple[str, str]]:
+    """(site, started_at) of each site's last `window` crawls that stored new articles,
+    oldest first within a site."""
+    return conn.execute(
+        "select site, started_at from (select site, started_at, row_number() over "
+        "(partition by site order by id desc) as k from crawls "
+        "where new > 0 and status in ('ok', 'partial')) where k <= ? order by site, started_at",
+        [window],
+    ).fetchall()
+
+
+def crawls_since_new(conn: sqlite3.Connection, site: str) -> tuple[str | None, int]:
+    """(start of the latest, how many) finished crawls of a site since its last one
+    that stored new articles."""
+    return conn.execute(
+        "select max(started_at), count(*) from crawls where site = ? and id > "
+        "(select max(id) from crawls where site = ? and new > 0 and status in ('ok', 'partial')) "
+        "and status != 'running'",
+        [site, site],
+    ).fetchone()
+
+
+def latest_crawl_rows(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Each site's latest ``crawls`` row, whole."""
     return conn.execute(
         "select c.* from crawls c join (select site, max(id) as id from crawls group by site) "
         "last on last.id = c.id order by c.site"

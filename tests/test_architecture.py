@@ -129,28 +129,11 @@ def string_constants(path: Path) -> list[str]:
     ]
 
 
-# archive/body.py's generic container list still holds family selectors; the lead
-# engineer removes them in the extraction work (issue 9).
-SELECTORS_PENDING = {"body.py"}
 CODE = [p for package in ("archive", "crawler", "vnnews") for p in package_files(package)]
 
 
 @pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(
-            p,
-            marks=pytest.mark.xfail(
-                reason="body.py's generic list still names family selectors (issue 9)",
-                strict=False,
-            ),
-        )
-        if p.name in SELECTORS_PENDING
-        else p
-        for p in CODE
-        if p.name != "sites.py"
-    ],
-    ids=lambda p: str(p.relative_to(REPO)),
+    "path", [p for p in CODE if p.name != "sites.py"], ids=lambda p: str(p.relative_to(REPO))
 )
 def test_no_paper_selector_outside_the_registry(path):
     selectors = paper_selectors()

@@ -29,6 +29,8 @@ SPECS = {
     "c": SiteSpec(feed=False, sitemap=False, listing=False, json_listing=True),
     "d": SiteSpec(feed=False, sitemap=False, listing=True, robots_disallow=["/admin/"]),
     "e": SiteSpec(feed=True, sitemap=True, listing=True),
+    # baocantho.com.vn's layout: two <h1>, date-only JSON-LD, the time in span.pubdate.
+    "f": SiteSpec(feed=True, sitemap=False, listing=True),
 }
 
 

@@ -16,7 +16,9 @@ import pytest
 
 from archive.datasette_plugin import article_path, highlight, paragraphs, vn_datetime
 from archive.fts import fts_query
+from archive.models import Article
 from archive.publish import SETTINGS, TEMPLATES_DIR, datasette_args, is_loopback
+from archive.store import open_db, save_article
 from tests.sample_archive import ARTICLES, BODY_DAM_THUY
 
 
@@ -420,3 +422,35 @@ def test_common_word_table_search_skips_count_and_facets(big_archive: tuple[str,
         # A reader's own _nocount=1 is kept.
         mine = c.get("/archive/articles.json", params={"_search": "phja oac", "_nocount": "1"})
         assert mine.json()["filtered_table_rows_count"] is None
+
+
+def test_front_page_shows_mergers_and_silent_papers(tmp_path: Path, datasette) -> None:
+    """The whole registry in `sites`: a reader sees that Báo Hà Giang's archive now sits
+    with Tuyên Quang, and an operator sees the paper whose crawls stopped yielding."""
+    from archive.sites import SITES
+    from archive.store import save_sites
+
+    db = open_db(tmp_path / "archive.db")
+    save_sites(db, SITES.values())
+    for site, host in (("baohagiang", "baohagiang.vn"), ("baotuyenquang", "baotuyenquang.vn")):
+        save_article(db, Article(url=f"https://{host}/a/202401/bai-1/", site=site,
+                                 title=f"Bài của {site}", body="Nội dung. " * 20))  # fmt: skip
+    for day in range(1, 7):
+        for hour in (0, 6, 12, 18):
+            started = f"2026-03-{day:02d}T{hour:02d}:00:00+00:00"
+            db["crawls"].insert({"site": "baohagiang", "started_at": started, "status": "ok",
+                                 "finished_at": started, "new": 4 if day <= 3 else 0})  # fmt: skip
+    db.close()
+    base = datasette(tmp_path / "archive.db")
+    html = httpx.get(base + "/", timeout=10).text
+    row = httpx.get(
+        base + "/archive/sites/baohagiang.json", params={"_shape": "objects"}, timeout=10
+    ).json()["rows"][0]
+    assert "Hà Giang <span" in html and "(nay thuộc Tuyên Quang)" in html
+    assert "Sáp nhập năm 2025 vào" in html
+    assert "Báo và Phát thanh, Truyền hình Tuyên Quang</a>" in html
+    assert "Trước năm 2025: Báo Tuyên Quang." in html
+    assert html.count("⚠") == 1 and "12 lần thu thập gần đây không có bài mới" in html
+    assert (row["province"], row["province_now"], row["status"], row["merged_into"]) == (
+        "Hà Giang", "Tuyên Quang", "merged", "baotuyenquang",
+    )  # fmt: skip

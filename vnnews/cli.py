@@ -297,41 +297,93 @@ def serve(db_path, host, port):
     "--db",
     "db_path",
     type=click.Path(dir_okay=False),
-    help="Show each site's archive counts from this DB.",
+    help="Add each paper's archive counts and last crawl from this DB.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per paper).")
 def sites(db_path, as_json):
-    """List the registered newspapers (with article counts when --db is given)."""
-    counts = store.site_counts(store.open_db(db_path)) if db_path and Path(db_path).exists() else {}
-    rows = []
-    for profile in SITES.values():
-        c = counts.get(profile.name, {})
-        rows.append(
-            {
-                "name": profile.name,
-                "title": profile.title,
-                "family": profile.family,
-                "status": profile.status,
-                "merged_into": profile.merged_into,
-                "domains": list(profile.domains),
-                "unverified": list(profile.unverified),
-                "scheduled": profile.scheduled,
-                "note": profile.note,
-                "articles": c.get("articles", 0),
-                "last": c.get("last"),
-            }
-        )
+    """List the registered newspapers by province: today's 34 provinces, each with its
+    outlet and the papers merged into it in 2025 (their archives keep their own name).
+    With --db, each paper's article count, newest article and last crawl.
+
+    \b
+    Examples:
+      vnnews sites
+      vnnews sites --db archive.db
+      vnnews sites --json | jq '.[] | select(.status == "merged") | .name'
+    """
+    db = store.open_db(db_path) if db_path and Path(db_path).exists() else None
+    rows = registry_rows(db)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    for r in rows:
-        status = r["status"] if not r["merged_into"] else f"merged → {r['merged_into']}"
-        if r["status"] == "active" and not r["scheduled"]:
-            status += " (not in --all)"
-        line = f"{r['name']:<16} {r['title']:<46} {r['family'] or '-':<3} {status:<26} {', '.join(r['domains'])}"
-        if db_path:
-            line += f"  [{r['articles']} articles, latest {r['last'] or '-'}]"
-        click.echo(line)
+    for province, members in group_by_province(rows).items():
+        formers = sorted({r["province"] for r in members if r["province"]})
+        merged = f"  (since 2025: {' + '.join(formers)})" if len(formers) > 1 else ""
+        click.echo(f"{province}{merged}")
+        for r in members:
+            click.echo(site_line(r, db is not None))
+    active = sum(r["status"] == "active" for r in rows)
+    click.echo(f"\n{len(rows)} papers: {active} active, {len(rows) - active} merged or stopped")
+
+
+def registry_rows(db=None) -> list[dict]:
+    """The registry as plain rows, in registry order (grouped by today's province);
+    with a database, each paper's archive counts and last crawl."""
+    counts = store.site_counts(db) if db is not None else {}
+    crawls = store.last_crawls(db) if db is not None else {}
+    merged_from: dict[str, list[str]] = {}
+    for profile in SITES.values():
+        if profile.merged_into:
+            merged_from.setdefault(profile.merged_into, []).append(profile.name)
+    rows = []
+    for profile in SITES.values():
+        row = {
+            "name": profile.name,
+            "title": profile.title,
+            "former_title": profile.former_title,
+            "province": profile.province,
+            "province_now": profile.province_now,
+            "family": profile.family,
+            "status": profile.status,
+            "merged_into": profile.merged_into,
+            "merged_from": merged_from.get(profile.name, []),
+            "homepage": profile.homepage,
+            "domains": list(profile.domains),
+            "feeds": list(profile.feeds),
+            "sitemaps": list(profile.sitemaps),
+            "unverified": list(profile.unverified),
+            "scheduled": profile.scheduled,
+            "note": profile.note,
+        }
+        if db is not None:
+            c = counts.get(profile.name, {})
+            row.update(articles=c.get("articles", 0), latest=c.get("last"))
+            row["last_crawl"] = crawls.get(profile.name)
+        rows.append(row)
+    return rows
+
+
+def group_by_province(rows: list[dict]) -> dict[str, list[dict]]:
+    """Rows by today's province, the active outlet first, then the papers merged into it."""
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row["province_now"] or "?", []).append(row)
+    return {k: sorted(v, key=lambda r: r["status"] != "active") for k, v in groups.items()}
+
+
+def site_line(r: dict, with_db: bool) -> str:
+    status = r["status"] if not r["merged_into"] else f"merged → {r['merged_into']}"
+    if r["status"] == "active" and not r["scheduled"]:
+        status += " (not in --all)"
+    indent = "    " if r["status"] != "active" else "  "
+    title = r["title"] + (f" ({r['province']})" if r["province"] != r["province_now"] else "")
+    name = f"{indent}{r['name']}"
+    line = f"{name:<20} {title:<46} {r['family'] or '-':<2} {status:<26} {', '.join(r['domains'])}"
+    if with_db:
+        crawl = r["last_crawl"] or {}
+        last = f"{crawl.get('started_at')} {crawl.get('status')}" if crawl else "never"
+        line += f"  [{r['articles']} articles, latest {r['latest'] or '-'}, last crawl {last}]"
+    return line
 
 
 @cli.command()
