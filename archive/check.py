@@ -15,7 +15,8 @@ import statistics
 from datetime import datetime
 from pathlib import Path
 
-FTS_TABLE = "articles_fts"
+from archive import store
+
 # Statuses of a finished run that need the operator's eye.
 BAD_STATUSES = ("failed", "refused", "interrupted")
 # A paper has gone silent when its crawls have yielded no new article for longer than
@@ -60,12 +61,12 @@ def check(db_path: str | Path) -> dict:
         report["integrity"] = integrity(conn)
         if report["integrity"] != ["ok"]:
             report["problems"].append("integrity check: " + "; ".join(report["integrity"][:5]))
-        tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
+        tables = store.table_names(conn)
         missing = {"articles", "crawls", "failures"} - tables
         if missing:
             report["problems"].append(f"not an archive: no {', '.join(sorted(missing))} table")
             return report
-        report["fts"] = fts_consistency(conn, tables)
+        report["fts"] = store.fts_consistency(conn, tables)
         if not report["fts"]["ok"]:
             report["problems"].append(f"full-text index: {report['fts']['error']}")
         report["sites"] = per_site(conn)
@@ -85,32 +86,6 @@ def integrity(conn: sqlite3.Connection) -> list[str]:
         return [r[0] for r in conn.execute("pragma integrity_check")]
     except sqlite3.DatabaseError as exc:
         return [f"{type(exc).__name__}: {exc}"]
-
-
-def fts_consistency(conn: sqlite3.Connection, tables: set[str]) -> dict:
-    """The FTS index checked by SQLite against the articles table (FTS5
-    'integrity-check' with rank 1 compares the index with its content table), and the
-    number of indexed rows against the number of articles."""
-    result: dict = {"ok": True, "error": None, "articles": None, "indexed": None}
-    result["articles"] = conn.execute("select count(*) from articles").fetchone()[0]
-    if FTS_TABLE not in tables:
-        return {**result, "ok": False, "error": f"no {FTS_TABLE} table"}
-    try:
-        conn.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values('integrity-check', 1)")
-    except sqlite3.DatabaseError as exc:
-        result.update(ok=False, error=f"integrity-check failed: {exc}")
-    if f"{FTS_TABLE}_docsize" in tables:
-        result["indexed"] = conn.execute(f"select count(*) from {FTS_TABLE}_docsize").fetchone()[0]
-        unindexed = conn.execute(
-            f"select count(*) from articles where rowid not in (select id from {FTS_TABLE}_docsize)"
-        ).fetchone()[0]
-        if result["indexed"] != result["articles"] or unindexed:
-            result["ok"] = False
-            result["error"] = result["error"] or (
-                f"{result['articles']} articles but {result['indexed']} indexed "
-                f"({unindexed} articles missing from the index)"
-            )
-    return result
 
 
 def empty_site() -> dict:
@@ -133,49 +108,25 @@ def per_site(conn: sqlite3.Connection) -> dict[str, dict]:
     def entry(name: str) -> dict:
         return sites.setdefault(name, empty_site())
 
-    for row in conn.execute(
-        "select site, count(*) as n, sum(published_at is null or published_at = '') as no_date, "
-        "sum(author is null or author = '') as no_author, "
-        "sum(body is null or body = '') as no_body from articles group by site"
-    ):
+    for row in store.gaps_by_site(conn):
         entry(row["site"]).update(
             articles=row["n"],
             no_date=row["no_date"] or 0,
             no_author=row["no_author"] or 0,
             no_body=row["no_body"] or 0,
         )
-    columns = {r[1] for r in conn.execute("pragma table_info(articles)")}
-    if "extraction_warnings" in columns:  # archives made before it have none
-        for site, doubted in conn.execute(
-            "select site, count(*) from articles where extraction_warnings is not null "
-            "group by site"
-        ):
-            entry(site)["doubted"] = doubted
-    for row in conn.execute(
-        "select c.* from crawls c join (select site, max(id) as id from crawls group by site) "
-        "last on last.id = c.id order by c.site"
-    ):
+    for site, doubted in store.doubted_by_site(conn).items():
+        entry(site)["doubted"] = doubted
+    for row in store.latest_crawl_rows(conn):
         site = entry(row["site"])
         site["last_crawl"] = dict(row)
         failures = site["failures_last_run"]
-        for kind, count in conn.execute(
-            "select kind, count(*) from failures where crawl_id = ? group by kind order by 2 desc, 1",
-            [row["id"]],
-        ):
+        for kind, count in store.failures_by_kind(conn, row["id"]):
             failures["by_kind"][kind] = count
             failures["total"] += count
-        failures["examples"] = [
-            {"url": r["url"], "kind": r["kind"], "http_status": r["http_status"]}
-            for r in conn.execute(
-                "select url, kind, http_status from failures where crawl_id = ? "
-                "and not (kind = 'http' and http_status in (404, 410)) order by id limit 5",
-                [row["id"]],
-            )
-        ]
-    for row in conn.execute(
-        "select site, max(finished_at) from crawls where status in ('ok', 'partial') group by site"
-    ):
-        entry(row[0])["last_success"] = row[1]
+        failures["examples"] = store.failure_examples(conn, row["id"])
+    for name, finished_at in store.last_successes(conn).items():
+        entry(name)["last_success"] = finished_at
     return dict(sorted(sites.items()))
 
 
@@ -184,22 +135,12 @@ def silence(conn: sqlite3.Connection) -> dict[str, dict]:
     stopped doing so for longer than that (``silent``). Measured against the paper's own
     last crawl, not the clock, so a paper nobody crawls is not called silent."""
     productive: dict[str, list[datetime]] = {}
-    for site, started in conn.execute(
-        "select site, started_at from (select site, started_at, row_number() over "
-        "(partition by site order by id desc) as k from crawls "
-        "where new > 0 and status in ('ok', 'partial')) where k <= ? order by site, started_at",
-        [RHYTHM_WINDOW],
-    ):
+    for site, started in store.productive_crawl_starts(conn, RHYTHM_WINDOW):
         productive.setdefault(site, []).append(parse_time(started))
     out = {}
     for site, times in productive.items():
         last_new = times[-1]
-        last_crawl, since = conn.execute(
-            "select max(started_at), count(*) from crawls where site = ? and id > "
-            "(select max(id) from crawls where site = ? and new > 0 and status in ('ok', 'partial')) "
-            "and status != 'running'",
-            [site, site],
-        ).fetchone()
+        last_crawl, since = store.crawls_since_new(conn, site)
         out[site] = rhythm_verdict(
             times, last_new, parse_time(last_crawl) if last_crawl else None, since
         )

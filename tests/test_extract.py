@@ -76,8 +76,8 @@ def test_non_articles_are_not_articles(case: Path, disguised: bool):
 def test_seed_article_on_its_own_paper_matches_the_seed_text():
     """The real seed article (../shared/samples/seed-article.txt) as Báo Cao Bằng's own
     layout shows it, through the baocaobang profile: the text a reader sees, nothing else."""
-    from archive.localsite import SNAPSHOT_DIR
     from archive.quality import word_f1
+    from vnnews.localsite import SNAPSHOT_DIR
 
     seed = (FIXTURES / "pages" / "d" / "seed-ha-quang.json").read_text(encoding="utf-8")
     want = json.loads(seed)

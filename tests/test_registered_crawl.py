@@ -19,10 +19,10 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from archive.localsite import ORIGIN_PLACEHOLDER, LocalSite
 from archive.quality import FIELDS, normalise
 from archive.sites import FAMILIES, SITES
 from tests.sitegen import SiteSpec, build_site
+from vnnews.localsite import ORIGIN_PLACEHOLDER, LocalSite
 
 FIXTURES = Path(__file__).parent / "fixtures"
 VNNEWS = str(Path(sys.executable).with_name("vnnews"))

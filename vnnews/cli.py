@@ -1,4 +1,7 @@
-"""The `vnnews` command: crawl newspapers into SQLite, publish them with Datasette."""
+"""The `vnnews` command: crawl newspapers into SQLite, publish them with Datasette.
+
+The CLI sits above both packages: it drives ``crawler`` (Scrapy) and ``archive`` (the
+library); neither of them imports it, and ``archive`` never imports ``crawler``."""
 
 from __future__ import annotations
 
@@ -198,6 +201,8 @@ def run_crawl(
 ) -> list[dict]:
     """Run the spider for each (target, base_url) job in one Scrapy process, all sites
     at once, with `settings` over crawler/settings.py; return this run's ``crawls`` rows."""
+    # Imported here: Scrapy and the extractor take a second to load, which `vnnews
+    # serve` and `vnnews sites` need not pay.
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
 
@@ -230,11 +235,11 @@ def run_crawl(
     db = store.open_db(db_path)
     results = []
     for crawler in crawlers:
-        crawl_id = getattr(crawler.spider, "crawl_id", None)
-        row = db["crawls"].get(crawl_id) if crawl_id else None
+        session = getattr(crawler.spider, "session", None)
+        row = store.get_crawl(db, session.crawl_id) if session and session.crawl_id else None
         if row is None:
             row = {
-                "site": getattr(getattr(crawler.spider, "profile", None), "name", "?"),
+                "site": session.site if session else "?",
                 "status": "failed",
                 "last_error": "the spider did not start",
             }
@@ -243,17 +248,7 @@ def run_crawl(
     return results
 
 
-SUMMARY_COLUMNS = (
-    "status",
-    "requests",
-    "new",
-    "updated",
-    "unchanged",
-    "skipped",
-    "failed",
-    "missing",
-    "robots_refused",
-)
+SUMMARY_COLUMNS = ("status", *store.CRAWL_COUNTS)
 
 
 def print_summary(results: list[dict]) -> None:
@@ -403,18 +398,25 @@ def site_line(r: dict, with_db: bool) -> str:
 def reextract(db_path, site):
     """Rebuild articles from the raw pages stored in the archive, with no network:
     run it after the extractor improves."""
-    from archive.extract import article_verdict, extract
+    from archive.accept import RawResponse, Rejection, accept
     from archive.sites import generic_profile
 
     db = store.open_db(db_path)
     counts: dict[str, int] = {}
     for page in store.iter_pages(db, site):
         profile = SITES.get(page["site"]) or generic_profile(page["url"])
-        article = extract(page["html"], page["url"], profile, encoding=page.get("encoding"))
-        article.site = page["site"]
-        ok, _ = article_verdict(article, profile)
-        outcome = store.save_article(db, article, page["fetched_at"]) if ok else "not an article"
-        counts[outcome] = counts.get(outcome, 0) + 1
+        headers = {"Content-Type": page["content_type"]} if page["content_type"] else {}
+        raw = RawResponse(page["url"], page["status"] or 200, headers, page["html"])
+        outcome = accept(raw, page["url"], profile)
+        if isinstance(outcome, Rejection):
+            # What a crawl would refuse is not stored, whatever stored it before.
+            reason = "not an article" if outcome.kind == "not_article" else outcome.kind
+            counts[reason] = counts.get(reason, 0) + 1
+            continue
+        outcome.site = page["site"]
+        outcome.url = page["url"]  # the page keeps the address it is archived under
+        result = store.save_article(db, outcome, page["fetched_at"])
+        counts[result] = counts.get(result, 0) + 1
     click.echo(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no stored pages")
 
 
@@ -507,10 +509,9 @@ def check(db_path, as_json):
 def demo(db_path, port, host, no_serve):
     """Build an archive from the snapshot bundled in the repository (no network: the
     snapshot is served on a local port and crawled like a real site), then serve it."""
-    from archive.localsite import LocalSite
+    from vnnews.localsite import SNAPSHOT_DIR, LocalSite
 
-    snapshot = Path(__file__).parent / "snapshot"
-    sites_dirs = sorted(p for p in snapshot.iterdir() if p.is_dir() and p.name in SITES)
+    sites_dirs = sorted(p for p in SNAPSHOT_DIR.iterdir() if p.is_dir() and p.name in SITES)
     servers = [LocalSite(p).start() for p in sites_dirs]
     try:
         for folder, server in zip(sites_dirs, servers, strict=True):
