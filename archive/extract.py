@@ -5,7 +5,7 @@ on saved pages in tests and over stored raw pages in ``vnnews reextract``.
 
 The order for every field is the same: the profile's selector when it has one, then
 the page's own metadata (JSON-LD, Open Graph, ``article:*``, ``<time>``), then layout
-heuristics that survive the traps of Vietnamese provincial sites (DOMAIN.md): the
+heuristics that survive the traps of Vietnamese provincial sites (docs/domain.md): the
 header's "today" date, two ``<h1>``, the portal name as ``<title>``, related-link boxes
 inside the body, bylines and reprint credits as the last paragraph, paper codes in front
 of the lead. The body comes from the profile's or a well-known article container,
