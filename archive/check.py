@@ -45,8 +45,10 @@ def check(db_path: str | Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"no archive at {path}")
     problem = store.archive_problem(path)
-    conn = store.connect_file_readonly(path) if problem is None else None
+    # One connection: a writable file is opened read-write (never created, never
+    # migrated) for SQLite's FTS check, which writes nothing; a read-only one read-only.
     verifier = writable_connection(path) if problem is None else None
+    conn = verifier or (store.connect_file_readonly(path) if problem is None else None)
     report: dict = {
         "db": str(path),
         "ok": False,
@@ -86,8 +88,6 @@ def check(db_path: str | Path) -> dict:
         report["problems"].append(f"cannot read the archive: {type(exc).__name__}: {exc}")
     finally:
         conn.close()
-        if verifier is not None:
-            verifier.close()
     report["ok"] = not report["problems"]
     return report
 

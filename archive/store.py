@@ -98,35 +98,25 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-
 class ArchiveError(Exception):
     """An archive file that cannot be used as it is, in one line that says what to do."""
 
 
 def archive_problem(path: str | Path, must_exist: bool = True) -> str | None:
-    """Why a file cannot be opened as an archive (missing, empty, not SQLite), or None.
-    A file that is not an archive is never replaced by a new one."""
+    """Why a file cannot be opened as an archive (missing, a folder, empty), or None;
+    SQLite itself says when a file is not a database. A file that is not an archive is
+    never replaced by a new one."""
     path = Path(path)
     if not path.exists():
         return f"no archive at {path}" if must_exist else None
     if path.is_dir():
         return f"{path} is a folder, not an archive file"
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(len(SQLITE_HEADER))
-    except OSError as exc:
-        return f"cannot read {path}: {exc.strerror}"
-    if not head:
+    # stat only: opening and closing the file ourselves would drop SQLite's POSIX locks
+    # held by other connections of this process, and let another process corrupt it.
+    if path.stat().st_size == 0:
         return (
             f"{path} is an empty file (0 bytes), not an archive: restore it from a backup, "
             "or delete it to start a new archive"
-        )
-    if head != SQLITE_HEADER:
-        return (
-            f"{path} is not an SQLite archive (damaged or another kind of file): restore "
-            "it from a backup, or give another --db"
         )
     return None
 
@@ -184,7 +174,9 @@ def connect_file_readonly(path: str | Path) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
         conn.execute("select count(*) from sqlite_master").fetchone()
-    except sqlite3.OperationalError:
+    except sqlite3.OperationalError as exc:
+        if "unable to open" not in str(exc):
+            raise
         # A WAL-mode file on a read-only medium: SQLite cannot create its -shm. With no
         # write-ahead log beside it nothing can be pending, so reading it as it is is
         # exact.
@@ -195,6 +187,8 @@ def connect_file_readonly(path: str | Path) -> sqlite3.Connection:
                 "folder; copy the archive with its -wal file somewhere writable"
             ) from None
         conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=30)
+    except sqlite3.DatabaseError:
+        pass  # not a database at all: the caller's first query says so
     return conn
 
 

@@ -27,6 +27,12 @@ class Commands(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # one line, not click's usage block
+            if ctx.params.get("debug"):
+                raise
+            command = " ".join(filter(None, ["vnnews", ctx.invoked_subcommand]))
+            click.echo(f"error: {exc.format_message()} (see `{command} --help`)", err=True)
+            sys.exit(exc.exit_code)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except store.ArchiveError as exc:

@@ -45,7 +45,10 @@ def check_target(target: str, base_url: str | None = None) -> None:
     except KeyError as exc:
         message = str(exc.args[0])
         if HOST_LIKE.match(target):
-            message = f"unknown site {target!r}; did you mean http://{target}? ({message})"
+            message = (
+                f"unknown site {target!r}: did you mean http://{target.rstrip('/')}/ ? "
+                "(`vnnews sites` lists the registered names)"
+            )
         raise click.UsageError(message) from None
 
 
@@ -85,10 +88,11 @@ def typed_value(name: str, value: str, default):
         raise click.UsageError(f"--set {name} wants true or false, got {value!r}")
     if isinstance(default, int | float):
         try:
-            number = int(value) if isinstance(default, int) else float(value)
+            number = float(value)
+            if isinstance(default, int) and number.is_integer():
+                number = int(number)
         except ValueError:
-            kind = "a whole number" if isinstance(default, int) else "a number"
-            raise click.UsageError(f"--set {name} wants {kind}, got {value!r}") from None
+            raise click.UsageError(f"--set {name} wants a number, got {value!r}") from None
         if number < 0:
             raise click.UsageError(f"--set {name} cannot be negative, got {value!r}")
         return number

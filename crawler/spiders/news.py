@@ -286,7 +286,7 @@ class NewsSpider(scrapy.Spider):
             if kind != "robots":
                 self.session.remember(request.url, probe, "missing", 0)
             return
-        if status in (404, 410) or kind == "too_large":  # not fetched again for a while
+        if status in (404, 410) or probe and kind == "too_large":  # a bomb: not for a while
             gone = "missing" if status in (404, 410) else kind
             self.session.remember(request.url, probe or "page", gone, 0)
         attempts = request.meta.get("retry_times", 0) + 1
