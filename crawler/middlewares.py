@@ -177,9 +177,9 @@ class RobotsTxtMiddleware(BaseRobotsTxtMiddleware):
         )
         try:
             response = await self.crawler.engine.download_async(robots)
-        except Exception as exc:  # no answer: one line in the log, no traceback
-            reason = f"robots.txt could not be read ({type(exc).__name__}: {exc})"
-            logger.warning("%s: everything disallowed for this run (RFC 9309)", reason)
+        except Exception as exc:  # no answer: reported by the run, no traceback
+            reason = f"robots.txt could not be read: {exc}".rstrip(".")
+            logger.info("%s: everything disallowed for this run (RFC 9309)", reason)
             self._settle(netloc, DisallowAll(reason))
         else:
             await self._parse_robots(response, netloc, request)
@@ -189,7 +189,7 @@ class RobotsTxtMiddleware(BaseRobotsTxtMiddleware):
     async def _parse_robots(self, response, netloc, request):
         if response.status >= 500:
             reason = f"robots.txt answered {response.status}"
-            logger.warning("%s: everything disallowed for this run (RFC 9309)", reason)
+            logger.info("%s: everything disallowed for this run (RFC 9309)", reason)
             self._settle(netloc, DisallowAll(reason))
         elif response.status >= 400:  # no robots.txt: no rules
             await super()._parse_robots(response.replace(body=b""), netloc, request)
@@ -205,5 +205,5 @@ class RobotsTxtMiddleware(BaseRobotsTxtMiddleware):
     def process_request_2(self, rp, request) -> None:
         if isinstance(rp, DisallowAll):
             self._stats.inc_value("robotstxt/forbidden")
-            raise IgnoreRequest(f"Forbidden by robots.txt: {rp.reason}, so nothing is allowed")
+            raise IgnoreRequest(f"Forbidden by robots.txt: {rp.reason}, so RFC 9309 allows nothing")
         super().process_request_2(rp, request)

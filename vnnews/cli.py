@@ -143,7 +143,8 @@ def crawl(
 
     Incremental by default: articles already archived are not fetched again. Prints
     progress while it runs and a summary per site at the end. Exits with status 1 when
-    a site failed entirely (nothing fetched, or refused by robots.txt), 2 when another
+    a site failed entirely (nothing fetched, or refused by robots.txt) or the archive
+    could not be written (the run stops at once), 2 on a usage mistake or when another
     crawl holds the archive's lock.
 
     \b
@@ -263,6 +264,9 @@ def run_crawl(
     if not debug:
         for handler in logging.root.handlers:
             handler.addFilter(without_traceback)
+    if scrapy_settings.get("LOG_LEVEL") == "WARNING":
+        # Each URL given up on is recorded in `failures` and counted in the summary.
+        logging.getLogger("scrapy.downloadermiddlewares.retry").setLevel(logging.CRITICAL)
     crawlers = []
     for target, base_url in jobs:
         crawler = process.create_crawler(NewsSpider)
@@ -332,10 +336,9 @@ def print_summary(results: list[dict]) -> None:
     for row in results:
         error = row.get("last_error") or ""
         if row.get("status") == "refused":
-            why = error.removeprefix("robots: ")
-            click.echo(
-                f"{row['site']}: robots.txt refused us; nothing was fetched. ({why})", err=True
-            )
+            why = error.removeprefix("robots: ").removeprefix("Forbidden by robots.txt")
+            why = f" ({why.strip(': ')})" if why.strip(": ") else ""
+            click.echo(f"{row['site']}: robots.txt refused us{why}; nothing was fetched.", err=True)
         elif error.startswith("store_error"):
             click.echo(
                 f"{row['site']}: the run stopped: the archive could not be written "
