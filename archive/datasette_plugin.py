@@ -34,10 +34,12 @@ import sqlite3
 import sys
 import threading
 import time
+import traceback
 import unicodedata
 import urllib.parse
 import weakref
 from collections.abc import Awaitable, Callable, Collection
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -320,7 +322,8 @@ async def _is_vnnews_archive(db: Database) -> bool:
 
 @hookimpl
 def startup(datasette: Any) -> Callable[[], Awaitable[None]]:
-    """Rename the one vnnews archive being served to ``archive``.
+    """Rename the one vnnews archive being served to ``archive`` (and give Datasette
+    an executor that frees cursors where they belong, see :class:`CursorSafeExecutor`).
 
     Datasette names a database after its file (``demo.db`` → ``demo``) and 0.65 has
     no alias option; renaming here keeps every URL, the metadata and the template
@@ -329,6 +332,7 @@ def startup(datasette: Any) -> Callable[[], Awaitable[None]]:
     """
 
     async def inner() -> None:
+        use_cursor_safe_executor(datasette)
         if DATABASE_NAME in datasette.databases:
             return
         candidates = [
@@ -420,6 +424,44 @@ READ_METHODS = ("GET", "HEAD")
 SQL_PARAMS = frozenset({"sql", "_where"})
 _QUERY_PATH_RE = re.compile(rf"^/{DATABASE_NAME}/([^/]+?)(?:\.(?:json|csv))?$")
 BUSY_MESSAGE = "Too many slow queries are running; try again in a few seconds."
+
+
+class CursorSafeExecutor(ThreadPoolExecutor):
+    """Datasette's SQL thread pool, except that a failed query's frames are cleared
+    in the thread that ran it.
+
+    A query error (time limit, too big) carries a traceback whose frames hold the
+    cursor. Freed later on the event loop, when the same thread's connection is
+    already running the next query, the cursor's clean-up waits for that query:
+    with ten slow queries, every page stalled for a whole time limit. Cleared here,
+    the cursor is freed at once, by its own thread; the error keeps its message.
+    """
+
+    def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> Future:
+        return super().submit(_clearing_frames, fn, *args, **kwargs)
+
+
+def _clearing_frames(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except BaseException as error:
+        seen: set[int] = set()
+        failure: BaseException | None = error
+        while failure is not None and id(failure) not in seen:  # __context__ may loop
+            seen.add(id(failure))
+            traceback.clear_frames(failure.__traceback__)
+            failure = failure.__cause__ or failure.__context__  # "interrupted" is here
+        raise
+
+
+def use_cursor_safe_executor(datasette: Any) -> None:
+    """Put a :class:`CursorSafeExecutor` of the same size in place of Datasette's pool
+    (Datasette 0.65 reads ``datasette.executor`` at each query)."""
+    old = datasette.executor
+    if old is None or isinstance(old, CursorSafeExecutor):
+        return  # num_sql_threads = 0 runs queries on the event loop; or done already
+    datasette.executor = CursorSafeExecutor(max_workers=datasette.setting("num_sql_threads"))
+    old.shutdown(wait=False)
 
 
 def query_kind(path: str, query_string: bytes, canned: Collection[str]) -> str | None:
