@@ -11,8 +11,13 @@ Installed as the ``datasette`` entry point ``vnnews``; it does a few small jobs:
 - **The database is always served as ``archive``**, whatever the file is called, so
   URLs, metadata and templates (``row-archive-articles.html``) do not depend on it.
 - **Safe public defaults**: the ``/-/`` pages that reveal file paths, versions,
-  settings and threads answer 404, and ``/robots.txt`` asks crawlers to stay away
-  (facet and search URLs are endless and expensive).
+  settings and threads answer 404, anything but GET and HEAD answers 405, and
+  ``/robots.txt`` asks crawlers to stay away (facet and search URLs are endless and
+  expensive).
+- **Safe public SQL**: every value, SQLite's heap and each query's result are
+  capped, the pragma tables that reveal paths are denied (:func:`limit_connection`),
+  and user SQL and canned queries may each hold only a third of the SQL threads
+  (:func:`query_kind`).
 - **Tidier defaults**: the raw-page blob is left out of ``/archive/pages`` unless
   asked for, a blank ``?_search=`` means no search, and table pages fold their long
   list of column descriptions.
@@ -173,7 +178,7 @@ def prepare_connection(conn: Any) -> None:
 # are made: a single value (SQLite's length limit), SQLite's whole heap (values held
 # for one row: many columns of big values), and the rows a query hands to Python
 # (many rows of big values). Reading path-revealing pragma tables is denied, and
-# _query_gate keeps slow queries from holding every SQL thread.
+# the ASGI wrapper keeps slow queries from holding every SQL thread (query_kind).
 
 # Largest string or blob a query may make or read. Above any value the crawler can
 # store (a raw page is at most DOWNLOAD_MAXSIZE, 10 MiB, before gzip), far below
@@ -432,9 +437,10 @@ class CursorSafeExecutor(ThreadPoolExecutor):
 
     A query error (time limit, too big) carries a traceback whose frames hold the
     cursor. Freed later on the event loop, when the same thread's connection is
-    already running the next query, the cursor's clean-up waits for that query:
-    with ten slow queries, every page stalled for a whole time limit. Cleared here,
-    the cursor is freed at once, by its own thread; the error keeps its message.
+    already running the next query, the cursor's clean-up waits for that query, and
+    the whole site with it: with ten slow queries, pages now and then stalled for a
+    full time limit. Cleared here, the cursor is freed at once, by its own thread;
+    the error keeps its message.
     """
 
     def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> Future:
