@@ -8,13 +8,28 @@ safe while a crawl writes (it waits for the crawl's current transaction at most)
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
+import statistics
+from datetime import datetime
 from pathlib import Path
 
-FTS_TABLE = "articles_fts"
+from archive import store
+
 # Statuses of a finished run that need the operator's eye.
 BAD_STATUSES = ("failed", "refused", "interrupted")
+# A paper has gone silent when its crawls have yielded no new article for longer than
+# RHYTHM_FACTOR times its usual gap between productive crawls (the median of its last
+# RHYTHM_WINDOW), and never less than MIN_SILENCE_HOURS: papers publish little at night
+# and on holidays. A rhythm needs MIN_PRODUCTIVE productive crawls to be known, and a
+# paper must have been crawled at least MIN_CRAWLS_SINCE times since its last new
+# article, so one missed run of a slow paper is no alarm.
+RHYTHM_FACTOR = 3.0
+RHYTHM_WINDOW = 30
+MIN_SILENCE_HOURS = 24.0
+MIN_PRODUCTIVE = 3
+MIN_CRAWLS_SINCE = 2
 
 
 def check(db_path: str | Path) -> dict:
@@ -46,15 +61,17 @@ def check(db_path: str | Path) -> dict:
         report["integrity"] = integrity(conn)
         if report["integrity"] != ["ok"]:
             report["problems"].append("integrity check: " + "; ".join(report["integrity"][:5]))
-        tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
+        tables = store.table_names(conn)
         missing = {"articles", "crawls", "failures"} - tables
         if missing:
             report["problems"].append(f"not an archive: no {', '.join(sorted(missing))} table")
             return report
-        report["fts"] = fts_consistency(conn, tables)
+        report["fts"] = store.fts_consistency(conn, tables)
         if not report["fts"]["ok"]:
             report["problems"].append(f"full-text index: {report['fts']['error']}")
         report["sites"] = per_site(conn)
+        for name, rhythm in silence(conn).items():
+            report["sites"].setdefault(name, empty_site())["rhythm"] = rhythm
         report["warnings"] += site_warnings(report["sites"], report["crawl_in_progress"])
     except sqlite3.DatabaseError as exc:  # a damaged file: say so, do not crash
         report["problems"].append(f"cannot read the archive: {type(exc).__name__}: {exc}")
@@ -71,86 +88,88 @@ def integrity(conn: sqlite3.Connection) -> list[str]:
         return [f"{type(exc).__name__}: {exc}"]
 
 
-def fts_consistency(conn: sqlite3.Connection, tables: set[str]) -> dict:
-    """The FTS index checked by SQLite against the articles table (FTS5
-    'integrity-check' with rank 1 compares the index with its content table), and the
-    number of indexed rows against the number of articles."""
-    result: dict = {"ok": True, "error": None, "articles": None, "indexed": None}
-    result["articles"] = conn.execute("select count(*) from articles").fetchone()[0]
-    if FTS_TABLE not in tables:
-        return {**result, "ok": False, "error": f"no {FTS_TABLE} table"}
-    try:
-        conn.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values('integrity-check', 1)")
-    except sqlite3.DatabaseError as exc:
-        result.update(ok=False, error=f"integrity-check failed: {exc}")
-    if f"{FTS_TABLE}_docsize" in tables:
-        result["indexed"] = conn.execute(f"select count(*) from {FTS_TABLE}_docsize").fetchone()[0]
-        unindexed = conn.execute(
-            f"select count(*) from articles where rowid not in (select id from {FTS_TABLE}_docsize)"
-        ).fetchone()[0]
-        if result["indexed"] != result["articles"] or unindexed:
-            result["ok"] = False
-            result["error"] = result["error"] or (
-                f"{result['articles']} articles but {result['indexed']} indexed "
-                f"({unindexed} articles missing from the index)"
-            )
-    return result
+def empty_site() -> dict:
+    return {
+        "articles": 0,
+        "no_date": 0,
+        "no_author": 0,
+        "no_body": 0,
+        "doubted": 0,
+        "last_crawl": None,
+        "last_success": None,
+        "failures_last_run": {"total": 0, "by_kind": {}, "examples": []},
+        "rhythm": None,
+    }
 
 
 def per_site(conn: sqlite3.Connection) -> dict[str, dict]:
     sites: dict[str, dict] = {}
 
     def entry(name: str) -> dict:
-        return sites.setdefault(
-            name,
-            {
-                "articles": 0,
-                "no_date": 0,
-                "no_author": 0,
-                "no_body": 0,
-                "last_crawl": None,
-                "last_success": None,
-                "failures_last_run": {"total": 0, "by_kind": {}, "examples": []},
-            },
-        )
+        return sites.setdefault(name, empty_site())
 
-    for row in conn.execute(
-        "select site, count(*) as n, sum(published_at is null or published_at = '') as no_date, "
-        "sum(author is null or author = '') as no_author, "
-        "sum(body is null or body = '') as no_body from articles group by site"
-    ):
+    for row in store.gaps_by_site(conn):
         entry(row["site"]).update(
             articles=row["n"],
             no_date=row["no_date"] or 0,
             no_author=row["no_author"] or 0,
             no_body=row["no_body"] or 0,
         )
-    for row in conn.execute(
-        "select c.* from crawls c join (select site, max(id) as id from crawls group by site) "
-        "last on last.id = c.id order by c.site"
-    ):
+    for site, doubted in store.doubted_by_site(conn).items():
+        entry(site)["doubted"] = doubted
+    for row in store.latest_crawl_rows(conn):
         site = entry(row["site"])
         site["last_crawl"] = dict(row)
         failures = site["failures_last_run"]
-        for kind, count in conn.execute(
-            "select kind, count(*) from failures where crawl_id = ? group by kind order by 2 desc, 1",
-            [row["id"]],
-        ):
+        for kind, count in store.failures_by_kind(conn, row["id"]):
             failures["by_kind"][kind] = count
             failures["total"] += count
-        failures["examples"] = [
-            {"url": r["url"], "kind": r["kind"], "http_status": r["http_status"]}
-            for r in conn.execute(
-                "select url, kind, http_status from failures where crawl_id = ? "
-                "and not (kind = 'http' and http_status in (404, 410)) order by id limit 5",
-                [row["id"]],
-            )
-        ]
-    for row in conn.execute(
-        "select site, max(finished_at) from crawls where status in ('ok', 'partial') group by site"
-    ):
-        entry(row[0])["last_success"] = row[1]
+        failures["examples"] = store.failure_examples(conn, row["id"])
+    for name, finished_at in store.last_successes(conn).items():
+        entry(name)["last_success"] = finished_at
     return dict(sorted(sites.items()))
+
+
+def silence(conn: sqlite3.Connection) -> dict[str, dict]:
+    """Per paper: how often its crawls usually bring new articles, and whether they have
+    stopped doing so for longer than that (``silent``). Measured against the paper's own
+    last crawl, not the clock, so a paper nobody crawls is not called silent."""
+    productive: dict[str, list[datetime]] = {}
+    for site, started in store.productive_crawl_starts(conn, RHYTHM_WINDOW):
+        productive.setdefault(site, []).append(parse_time(started))
+    out = {}
+    for site, times in productive.items():
+        last_new = times[-1]
+        last_crawl, since = store.crawls_since_new(conn, site)
+        out[site] = rhythm_verdict(
+            times, last_new, parse_time(last_crawl) if last_crawl else None, since
+        )
+    return out
+
+
+def rhythm_verdict(
+    productive: list[datetime], last_new: datetime, last_crawl: datetime | None, since: int
+) -> dict:
+    """The rhythm of one paper from its productive crawl times (oldest first)."""
+    gaps = [(b - a).total_seconds() / 3600 for a, b in itertools.pairwise(productive)]
+    usual = statistics.median(gaps) if len(productive) >= MIN_PRODUCTIVE else None
+    quiet = (last_crawl - last_new).total_seconds() / 3600 if last_crawl else 0.0
+    limit = max(RHYTHM_FACTOR * usual, MIN_SILENCE_HOURS) if usual is not None else None
+    return {
+        "last_new": last_new.isoformat(),
+        "usual_gap_hours": round(usual, 1) if usual is not None else None,
+        "quiet_hours": round(quiet, 1),
+        "crawls_since_new": since,
+        "silent": limit is not None and quiet > limit and since >= MIN_CRAWLS_SINCE,
+    }
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def hours_text(hours: float) -> str:
+    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.0f} h"
 
 
 def crawl_in_progress(db_path: Path) -> bool | None:
@@ -186,6 +205,18 @@ def site_warnings(sites: dict[str, dict], in_progress: bool | None) -> list[str]
             warnings.append(f"{name}: {last['failed']} pages failed in the last run ({kinds})")
         if site["articles"] and site["no_body"]:
             warnings.append(f"{name}: articles without a body: {site['no_body']}")
+        if site.get("doubted"):
+            warnings.append(
+                f"{name}: {site['doubted']} articles whose text a second reading disputes "
+                "(articles.extraction_warnings)"
+            )
+        rhythm = site.get("rhythm")
+        if rhythm and rhythm["silent"]:
+            warnings.append(
+                f"{name}: no new article for {hours_text(rhythm['quiet_hours'])} "
+                f"({rhythm['crawls_since_new']} crawls since {rhythm['last_new']}); "
+                f"new articles usually came every {hours_text(rhythm['usual_gap_hours'])}"
+            )
     return warnings
 
 

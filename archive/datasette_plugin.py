@@ -5,7 +5,7 @@ Installed as the ``datasette`` entry point ``vnnews``; it does a few small jobs:
 - **Search that ignores diacritics, đ included.** The FTS5 index folds accents
   (``unicode61 remove_diacritics 2``) but đ/Đ has no decomposition, so "dinh" would
   never find "Đình". We re-register Datasette's ``escape_fts`` SQL function with
-  :func:`fts_query`, which expands ``d`` into ``(d OR đ)`` and quotes every token, so
+  :func:`archive.fts.fts_query`, which expands ``d`` into ``(d OR đ)`` and quotes every token, so
   ``?_search=`` and the canned queries stay diacritic-blind and user input can never
   raise an FTS syntax error.
 - **The database is always served as ``archive``**, whatever the file is called, so
@@ -32,7 +32,6 @@ Installed as the ``datasette`` entry point ``vnnews``; it does a few small jobs:
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import re
 import sqlite3
@@ -40,7 +39,6 @@ import sys
 import threading
 import time
 import traceback
-import unicodedata
 import urllib.parse
 import weakref
 from collections.abc import Awaitable, Callable, Collection
@@ -56,20 +54,11 @@ from datasette.utils.asgi import Response
 from datasette.views.base import DatasetteError
 from markupsafe import Markup, escape
 
+from archive.check import silence
+from archive.fts import fts_query
+
 DATABASE_NAME = "archive"
 VIETNAM = timezone(timedelta(hours=7))  # no daylight saving
-
-# Every `d` in a token may stand for đ. Vietnamese has one initial consonant per
-# syllable, so real words carry one d at most; the cap only bounds hostile input.
-MAX_D_EXPANSIONS = 3  # at most 2**3 = 8 variants per token or phrase
-MAX_TERMS = 32  # longer queries are cut: nobody types 32 words, attackers might
-# Up to this many words typed without quotes are searched as one phrase (a name or a
-# compound: "ha quang", "ho chi minh", "nong thon moi"); longer queries need every
-# word somewhere in the article ("lu quet lao cai").
-SHORT_PHRASE = 3
-
-# A quoted phrase (the closing quote may be missing) or a run of non-space, non-quote.
-_TERM_RE = re.compile(r'"([^"]*)"?|([^\s"]+)')
 
 # /-/ pages that disclose file paths, versions, settings or plugin lists to anyone.
 BLOCKED_SPECIAL_PAGES = (
@@ -87,76 +76,6 @@ _PAGES_TABLE_RE = re.compile(rf"/{DATABASE_NAME}/pages(?:\.(?:json|csv))?$")
 _ARTICLES_TABLE_RE = re.compile(rf"/{DATABASE_NAME}/articles(?:\.(?:json|csv))?$")
 
 ROBOTS_TXT = "User-agent: *\nDisallow: /\n"
-
-
-# ---------------------------------------------------------------------------
-# Full-text query building
-
-
-def _has_token(text: str) -> bool:
-    """True if FTS5's unicode61 tokenizer would find at least one token in ``text``.
-
-    A phrase without tokens (``"*"``, ``"("``) matches nothing, and ANDed with the
-    rest it would make the whole query match nothing: such bits are dropped.
-    """
-    return any(ch.isalnum() for ch in text)
-
-
-def _d_variants(words: list[str]) -> list[str]:
-    """Spellings of a phrase with each of its first few ``d``/``D`` also read as ``đ``."""
-    text = " ".join(words)
-    positions = [i for i, ch in enumerate(text) if ch in "dD"][:MAX_D_EXPANSIONS]
-    variants = []
-    for choice in itertools.product((False, True), repeat=len(positions)):
-        chars = list(text)
-        for pos, to_dd in zip(positions, choice, strict=True):
-            if to_dd:
-                chars[pos] = "đ"
-        variants.append("".join(chars))
-    return variants
-
-
-def _quote(phrase: str) -> str:
-    """An FTS5 string: everything inside double quotes is literal, `"` is doubled."""
-    return '"' + phrase.replace('"', '""') + '"'
-
-
-def fts_query(text: str | None) -> str:
-    """Turn what a reader typed into a safe FTS5 query that ignores đ/Đ as well as accents.
-
-    - Every word is quoted, so FTS syntax (``AND``, ``NEAR(``, ``*``, ``:``, ``-``)
-      is searched as text and can never raise an error.
-    - ``"quoted words"`` stay a phrase, and so do two or three words typed without
-      quotes (Vietnamese words are syllables: ``ha quang`` is the name Hà Quảng);
-      longer queries need every word.
-    - A word or phrase containing ``d`` matches ``đ`` too:
-      ``dam thuy`` → ``("dam thuy" OR "đam thuy")``.
-    - Words are ANDed explicitly: SQLite 3.40's FTS5 rejects an implicit AND after a
-      parenthesised group (``("a" OR "b") "c"`` is a syntax error there).
-    - Nothing searchable gives ``""``, which matches no row (an empty string would be
-      a syntax error).
-
-    The accents themselves need no work: the index folds them
-    (``remove_diacritics 2``), so "ha quang" already finds "Hà Quảng".
-    """
-    text = unicodedata.normalize("NFC", text or "")
-    words = [w for w in text.split() if _has_token(w)]
-    if '"' not in text and 2 <= len(words) <= SHORT_PHRASE:
-        # Vietnamese words are syllables: "dam thuy" means the name Đàm Thủy, not
-        # "đàm" somewhere and "thủy" somewhere else ("hội đàm về thủy lợi").
-        variants = [_quote(v) for v in _d_variants(words)]
-        return variants[0] if len(variants) == 1 else "(" + " OR ".join(variants) + ")"
-    terms: list[str] = []
-    for match in _TERM_RE.finditer(text):
-        phrase, word = match.groups()
-        words = (phrase if phrase is not None else word).split()
-        if not words or not _has_token(" ".join(words)):
-            continue
-        variants = [_quote(v) for v in _d_variants(words)]
-        terms.append(variants[0] if len(variants) == 1 else "(" + " OR ".join(variants) + ")")
-        if len(terms) >= MAX_TERMS:
-            break
-    return " AND ".join(terms) if terms else '""'
 
 
 @hookimpl(trylast=True)
@@ -788,18 +707,27 @@ async def archive_summary(db: Database) -> dict:
     cached = _summary_cache.get(str(db.path))
     if cached and time.monotonic() - cached[0] < SUMMARY_TTL_SECONDS:
         return cached[1]
+    # Archives written before the registry carried the merger have no such columns.
+    have = set(await db.table_columns("sites"))
+    extra = ", ".join(
+        f"s.{c}" if c in have else f"null as {c}"
+        for c in ("province_now", "former_title", "merged_into")
+    )
     per_site = await db.execute(
-        """
-        select a.site, s.title, s.province, s.status, a.articles, a.first_date, a.last_date
+        f"""
+        select a.site, s.title, s.province, s.status, {extra}, m.title as merged_into_title,
+               a.articles, a.first_date, a.last_date
         from (
           select site, count(*) as articles,
                  min(published_date) as first_date, max(published_date) as last_date
           from articles group by site
         ) a left join sites s on s.name = a.site
+        left join sites m on m.name = {"s.merged_into" if "merged_into" in have else "null"}
         order by a.articles desc
         """
     )
-    sites = [dict(r) for r in per_site.rows]
+    rhythms = await db.execute_fn(silence)
+    sites = [{**dict(r), "rhythm": rhythms.get(r["site"])} for r in per_site.rows]
     last_crawl = (
         await db.execute(
             "select site, started_at, finished_at, status, new, updated, failed "

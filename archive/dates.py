@@ -3,7 +3,7 @@
 Pages rarely hand over a bare date: the text around it carries prefixes ("Cập nhật:",
 "Đăng lúc"), weekday names ("Thứ sáu", "CN"), time zones ("(GMT+7)"), view counters
 ("[Lượt xem: 312]") and separators ("|", "-"), and the time may come before or after the
-date, on a 12- or 24-hour clock (DOMAIN.md, "Traps that broke other crawlers").
+date, on a 12- or 24-hour clock (docs/domain.md, the traps).
 dateparser, the project's date library, gives up on most of that noise, so this module
 works in two steps:
 

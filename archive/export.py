@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from archive.fts import fts_query
+from archive.store import EXPORT_COLUMNS, select_articles
+
 FORMATS = ("jsonl", "csv", "parquet")
-COLUMNS = (
-    "url", "site", "title", "lead", "body", "author", "published_at", "published_date",
-    "modified_at", "category", "tags", "source", "image", "image_caption", "language",
-    "word_count", "first_seen_at", "fetched_at", "updated_at",
-)  # fmt: skip
+COLUMNS = EXPORT_COLUMNS
 BATCH = 2000
 
 
@@ -34,35 +33,19 @@ class Filters:
     category: str | None = None
     search: str | None = None  # full-text query, diacritics ignored (đ included)
 
-    def sql(self) -> tuple[str, list]:
-        where, args = [], []
-        if self.sites:
-            where.append(f"site in ({', '.join('?' * len(self.sites))})")
-            args += list(self.sites)
-        if self.since:
-            where.append("published_date >= ?")
-            args.append(self.since)
-        if self.until:
-            where.append("published_date <= ?")
-            args.append(self.until)
-        if self.category:
-            where.append("category = ?")
-            args.append(self.category)
-        if self.search:
-            from archive.datasette_plugin import fts_query
-
-            where.append("rowid in (select rowid from articles_fts where articles_fts match ?)")
-            args.append(fts_query(self.search))
-        return (" where " + " and ".join(where)) if where else "", args
-
 
 def iter_articles(
     conn: sqlite3.Connection, filters: Filters, columns=COLUMNS
 ) -> Iterator[list[dict]]:
     """Batches of article rows (tags decoded to a list), oldest publication first."""
-    where, args = filters.sql()
-    cursor = conn.execute(
-        f"select {', '.join(columns)} from articles{where} order by published_at, url", args
+    cursor = select_articles(
+        conn,
+        sites=tuple(filters.sites),
+        since=filters.since,
+        until=filters.until,
+        category=filters.category,
+        match=fts_query(filters.search) if filters.search else None,
+        columns=columns,
     )
     names = [d[0] for d in cursor.description]
     while batch := cursor.fetchmany(BATCH):

@@ -5,7 +5,7 @@ on saved pages in tests and over stored raw pages in ``vnnews reextract``.
 
 The order for every field is the same: the profile's selector when it has one, then
 the page's own metadata (JSON-LD, Open Graph, ``article:*``, ``<time>``), then layout
-heuristics that survive the traps of Vietnamese provincial sites (DOMAIN.md): the
+heuristics that survive the traps of Vietnamese provincial sites (docs/domain.md): the
 header's "today" date, two ``<h1>``, the portal name as ``<title>``, related-link boxes
 inside the body, bylines and reprint credits as the last paragraph, paper codes in front
 of the lead. The body comes from the profile's or a well-known article container,
@@ -16,23 +16,33 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from urllib.parse import urljoin, urlsplit
+from itertools import islice
+from urllib.parse import urlsplit
 
 from archive.body import (
+    BODY_WORDS,
     BOILERPLATE_CLASS,
     TEMPLATE_TEXT,
     TODAY_CLASS,
     Block,
-    caption_words,
-    content_blocks,
-    count_teasers,
-    density_blocks,
-    find_body_element,
+    Body,
+    find_container,
+    read_body,
     trafilatura_blocks,
     word_count,
 )
+from archive.crosscheck import cross_check, their_paragraphs
 from archive.dates import VN_TZ, FoundDate, find_date, to_iso
-from archive.html import class_words, clean, decode_html, in_chrome, parse_html, select_one
+from archive.html import (
+    absolute,
+    class_words,
+    clean,
+    decode_html,
+    in_chrome,
+    lineage,
+    parse_html,
+    select_one,
+)
 from archive.metadata import read_metadata
 from archive.models import Article
 from archive.sites import SiteProfile, generic_profile, site_for_url
@@ -73,6 +83,13 @@ CREDIT = re.compile(
     re.I,
 )
 
+# A byline with an editor's note: "Hà Thu (tổng hợp)", "Minh Anh (theo Reuters)".
+NOTED_NAME = re.compile(
+    r"^\s*(?P<name>[^()]{2,60}?)\s*\(\s*(?P<note>tổng hợp|lược dịch|biên dịch|dịch|"
+    r"theo\s+[^()]{2,40}|tổng hợp từ\s+[^()]{2,40})\s*\)\s*\.?\s*$",
+    re.I,
+)
+
 NAME_WORD = re.compile(r"^\w[\w.'’-]*$")
 
 
@@ -81,7 +98,8 @@ def extract(
 ) -> Article:
     """Extract an Article from a page. Pure: no network, no clock, no Scrapy."""
     profile = profile or site_for_url(url) or generic_profile(url)
-    text = decode_html(html, encoding) if isinstance(html, bytes) else html
+    # No whole-page NFC here: every string taken from the page goes through clean().
+    text = decode_html(html, encoding, normalize=False) if isinstance(html, bytes) else html
     tree = parse_html(text, url)
     meta = read_metadata(tree)
     article = Article(url=url, site=profile.name)
@@ -90,44 +108,81 @@ def extract(
     article.title = clean(title_el.text_content()) if title_el is not None else None
     article.title = article.title or meta.get("title")
 
-    body_el = find_body_element(tree, profile)
-    blocks = content_blocks(body_el) if body_el is not None else []
-    content_root = body_el
-    if word_count(blocks) < 30:
-        dense, dense_root = density_blocks(tree)
-        if dense:
-            blocks, content_root = dense, dense_root
-    if not blocks:
-        blocks = trafilatura_blocks(tree, url)
+    keep = lineage(title_el)  # the headline's regions are never chrome
+    container, found_by = find_container(tree, profile, keep)
+    body = read_body(container, keep, found_by) if container is not None else Body()
+    if word_count(body.blocks) < 30:
+        fallback = trafilatura_blocks(tree, url)
+        if word_count(fallback) > word_count(body.blocks):
+            body = Body(fallback, None, body.captions, found_by="trafilatura")
 
-    blocks = [b for b in blocks if article.title is None or b.text != article.title]
+    blocks = [b for b in body.blocks if article.title is None or b.text != article.title]
     lead, blocks = find_lead(tree, blocks, profile, meta, title_el)
-    author, source, blocks = find_byline(tree, blocks, profile, meta, title_el)
-    article.lead = strip_lead_code(lead) if lead else None
+    region = article_region(tree, title_el, body.container)
+    column = None if region is tree else region
+    author, source, blocks = find_byline(tree, blocks, profile, meta, title_el, keep, column)
+    article.lead = strip_lead_code(lead, profile.lead_code) if lead else None
     article.author = author
     article.source = source
-    article.body = "\n\n".join(b.text for b in blocks) or None
+    paragraphs = [b.text for b in blocks]
+    kept_words = sum(len(p.split()) for p in paragraphs)
+    # A box left out on evidence is no loss, unless it is as big as what we kept.
+    boxes = [t for t in body.set_aside if len(t.split()) < 0.5 * kept_words]
+    if paragraphs or article.lead:
+        verdict = cross_check(
+            [article.lead or "", *paragraphs],
+            their_paragraphs(region, url),
+            meta.get("ld_body"),
+            seen=[article.title or "", *body.captions, author or "", *boxes],
+        )
+        article.lead = verdict.paragraphs[0] or None
+        paragraphs = verdict.paragraphs[1:]
+        article.warnings = verdict.warnings
+    article.body = "\n\n".join(paragraphs) or None
 
-    found = find_published(tree, meta, profile, title_el)
-    article.published_at = to_iso(found.value) if found else None
+    body_start = blocks[0].element if blocks else None
+    found = find_published(
+        tree,
+        meta,
+        profile,
+        title_el if title_el is not None else container,
+        keep,
+        body_start,
+        column,
+    )
+    article.published_at = stored_date(found)
     modified = meta.get("modified")
     mod = find_date(modified, profile.timezone) if modified else None
     article.modified_at = to_iso(mod.value) if mod and mod.has_time else None
     article.category = find_category(tree, meta, profile, article.title)
     article.tags = find_tags(tree, meta, profile)
-    article.image, article.image_caption = find_image(meta, content_root, url)
+    article.image, article.image_caption = find_image(meta, body)
+    container_words = class_words(container) if container is not None else set()
     article.signals = {
         "og_type": meta.get("og_type"),
         "jsonld_article": meta.get("jsonld_article", False),
         "has_date": found is not None,
-        "container": body_el is not None,
-        "teasers": count_teasers(content_root) if content_root is not None else 0,
-        "figures": len(body_el.findall(".//figure")) + len(body_el.findall(".//img"))
-        if body_el is not None
-        else 0,
-        "caption_words": caption_words(body_el) if body_el is not None else 0,
+        "container": found_by in ("profile", "schema") or bool(BODY_WORDS & container_words),
+        "teasers": body.teasers,
+        "teaser_share": body.teaser_share,
+        "figures": body.figures,
+        "caption_words": sum(len(c.split()) for c in body.captions),
     }
     return article
+
+
+def article_region(tree, title_el, container):
+    """The smallest element that holds the headline and the text container: the
+    article's own column, where a second reading looks for what we may have dropped."""
+    if container is None:
+        return tree
+    if title_el is None:
+        return container.getparent() if container.getparent() is not None else container
+    ancestors = lineage(container)
+    for el in [title_el, *title_el.iterancestors()]:
+        if el in ancestors:
+            return tree if el.tag in ("body", "html") else el
+    return tree
 
 
 def similarity(a: str, b: str) -> float:
@@ -180,19 +235,28 @@ def find_title_element(tree, meta: dict, profile: SiteProfile):
     return max(candidates, key=score)
 
 
-def classed(tree, pattern: re.Pattern, after=None, max_words: int = 40) -> Iterator:
+def classed(
+    tree,
+    pattern: re.Pattern,
+    after=None,
+    max_words: int = 40,
+    keep: set | None = None,
+    links: bool = False,
+    region=None,
+) -> Iterator:
     """Elements whose class or id matches `pattern`, in document order, after the
-    headline when one is known, outside the page chrome and outside link lists."""
+    headline when one is known, outside the page chrome and outside link lists; links
+    themselves only with `links` (a byline is often an <a class="author">)."""
+    keep = lineage(after) if keep is None else keep
     started = after is None
+    skipped_tags = (
+        ("meta", "script", "body", "html") if links else ("meta", "script", "a", "body", "html")
+    )
     for el in tree.iter():
         if el is after:
             started = True
             continue
-        if (
-            not started
-            or not isinstance(el.tag, str)
-            or el.tag in ("meta", "script", "a", "body", "html")
-        ):
+        if not started or not isinstance(el.tag, str) or el.tag in skipped_tags:
             continue
         if not pattern.search(f"{el.get('class', '')} {el.get('id', '')}"):
             continue
@@ -200,7 +264,7 @@ def classed(tree, pattern: re.Pattern, after=None, max_words: int = 40) -> Itera
         if (
             0 < n <= max_words
             and len(el.findall(".//p")) <= 2
-            and not in_chrome(el)
+            and not in_chrome(el, keep, region)
             and not el.xpath("ancestor::a|ancestor::li")
         ):
             yield el
@@ -223,6 +287,10 @@ def find_lead(
         return None, blocks
     first = blocks[0]
     description = meta.get("description") or ""
+    repeated = shown_description(title_el, first.element, description)
+    if repeated is not None:
+        text = clean(repeated.text_content())
+        return text, [b for b in blocks if b.text != text]
     if (first.bold and len(first.text.split()) >= 8) or (
         description
         and len(first.text.split()) >= 8
@@ -236,7 +304,15 @@ def find_lead(
         if first.text.startswith(bold) and len(bold.split()) >= 8:
             rest_text = clean(first.text[len(bold) :])
             rest = (
-                [Block(rest_text, first.element, first.link_ratio, False, first.right)]
+                [
+                    Block(
+                        rest_text,
+                        first.element,
+                        first.link_ratio,
+                        known_bold=False,
+                        known_right=first.right,
+                    )
+                ]
                 if rest_text
                 else []
             )
@@ -244,11 +320,49 @@ def find_lead(
     return None, blocks
 
 
-def strip_lead_code(text: str) -> str:
+def following(el) -> Iterator:
+    """The elements after `el` in document order (not its own descendants)."""
+    for node in [el, *el.iterancestors()]:
+        for sibling in node.itersiblings():
+            yield from sibling.iter()
+
+
+def shown_description(title_el, text_start, description: str):
+    """The element between the headline and the article text that shows the page's own
+    description: the sapo, however it is marked up (an <h2>, a bare <div>)."""
+    if title_el is None or len(description.split()) < 8:
+        return None
+    found = None
+    for node in following(title_el):
+        if node is text_start or (found is not None and found not in lineage(node)):
+            break
+        if not isinstance(node.tag, str) or node.tag in ("script", "style", "a"):
+            continue
+        text = clean(node.text_content())
+        if not 0.6 * len(description) <= len(text) <= 1.6 * len(description):
+            continue
+        if similarity(text, description) > 0.8 and similarity(description, text) > 0.8:
+            found = node  # the innermost element that still holds it all
+    return found
+
+
+def strip_lead_code(text: str, code: str | None = None) -> str:
+    """The lead without the paper's code in front ("BHG - ", "(CTO) - "): the generic
+    shape, or the profile's own code when it is written some other way."""
+    if code:
+        text = re.sub(rf"^\s*\(?{re.escape(code)}\)?\s*[-–—:]\s*", "", text, count=1)
     return LEAD_CODE.sub("", text, count=1).strip()
 
 
-def find_byline(tree, blocks: list[Block], profile: SiteProfile, meta: dict, title_el=None):
+def find_byline(
+    tree,
+    blocks: list[Block],
+    profile: SiteProfile,
+    meta: dict,
+    title_el=None,
+    keep=None,
+    region=None,
+):
     """Author and original outlet, from a byline element or the last body lines.
     Returns (author, source, blocks without the byline lines)."""
     author: str | None = None
@@ -266,19 +380,75 @@ def find_byline(tree, blocks: list[Block], profile: SiteProfile, meta: dict, tit
         source = source or outlet
         blocks = blocks[:-1]
     if author is None:
+        tz = profile.timezone or VN_TZ
         el = select_one(tree, profile.selectors.get("author"))
-        if el is None:
-            el = next(classed(tree, AUTHOR_CLASS, after=title_el, max_words=12), None)
-        text = clean(el.text_content()) if el is not None else ""
-        if text and len(text) <= 80:
-            name, outlet = split_credit(text)
+        if el is not None:
+            candidates = [(el, *byline_element(el, tz))]
+        else:
+            # Byline boxes come several to a page (one with the date under the headline,
+            # one with the name after the text): the first that names someone.
+            boxes = classed(
+                tree, AUTHOR_CLASS, after=title_el, max_words=40, keep=keep, links=True,
+                region=region,
+            )  # fmt: skip
+            candidates = [(box, *byline_element(box, tz)) for box in islice(boxes, 8)]
+            candidates = [c for c in candidates if c[2] or (c[1] and looks_like_name(c[1]))]
+        if candidates:
+            el, name, outlet = candidates[0]
             author, source = name or author, source or outlet
-            blocks = [b for b in blocks if b.text != text]
+            shown = clean(el.text_content())
+            blocks = [b for b in blocks if b.text != shown]
     if author is None:
         candidate = meta.get("ld_author") or meta.get("author")
         if candidate and not looks_like_site_name(candidate, meta, profile):
             author = candidate
     return author or None, source, blocks
+
+
+# Links to an author's page: the names a byline box lists, however many it shows.
+AUTHOR_HREF = re.compile(r"tac-?gia|author|but-?danh|/tg/|nguoi-?viet|phong-?vien|/profile/", re.I)
+
+# What byline widgets print around the names: "và 1 tác giả khác", "Xem các bài viết
+# của tác giả", "Theo dõi", "Tác giả:", "(120 bài viết)".
+WIDGET_LABEL = re.compile(
+    r"và\s+\d+\s+tác giả khác|xem\s+(thêm\s+)?(tất cả\s+)?(các\s+)?bài(\s+viết)?"
+    r"(\s+của)?(\s+tác giả)?|theo dõi|follow|(tác giả|người viết|phóng viên)\s*:|"
+    r"\(?\d+\s+bài viết\)?",
+    re.I,
+)
+
+
+# What is left of a dateline once its date is cut out: weekday, "Cập nhật", "lúc".
+DATE_WORDS = re.compile(
+    r"(?<!\w)(thứ\s*(hai|ba|tư|năm|sáu|bảy|bẩy|[2-7])|chủ\s*nhật|cập nhật|đăng lúc|"
+    r"đăng ngày|ngày đăng|lúc|gmt\s*[+-]\s*\d+|ngày)(?!\w)\s*:?",
+    re.I,
+)
+
+
+def byline_element(el, tz: str) -> tuple[str | None, str | None]:
+    """(author, source) from a byline box: the names its author links give, joined as
+    printed ("NHẬT XUÂN - NGHI VŨ"), else its text without the date, the time and the
+    widget's labels."""
+    linked: list[str] = []
+    for a in el.iter("a"):
+        if not AUTHOR_HREF.search(a.get("href") or ""):
+            continue
+        name = clean(a.text_content()) or clean(a.get("title"))
+        known = {n.lower() for n in linked}
+        if name and 1 <= len(name.split()) <= 6 and not re.search(r"\d", name):
+            linked += [] if name.lower() in known else [name]
+    if linked:
+        return " - ".join(linked), None
+    text = clean(el.text_content())
+    found = find_date(text, tz)
+    if found:
+        text = text.replace(found.phrase, " ")
+    text = DATE_WORDS.sub(" ", WIDGET_LABEL.sub(" ", text))
+    text = clean(text).strip(" -–—|,·:")
+    if not text or len(text) > 80:
+        return None, None
+    return split_credit(text)
 
 
 def parse_byline_line(block: Block) -> tuple[str | None, str | None] | None:
@@ -293,6 +463,11 @@ def parse_byline_line(block: Block) -> tuple[str | None, str | None] | None:
     wire = WIRE_SOURCE.match(text)
     if wire:
         return None, wire.group("source").strip()
+    noted = NOTED_NAME.match(text)
+    if noted and looks_like_name(noted.group("name")):
+        note = noted.group("note")
+        source = re.sub(r"^(tổng hợp từ|theo)\s+", "", note, flags=re.I) if " " in note else None
+        return noted.group("name").strip(), source
     if ROLE_PREFIX.match(text):
         name, outlet = split_credit(ROLE_PREFIX.sub("", text))
         return name, outlet
@@ -336,9 +511,25 @@ def looks_like_site_name(value: str, meta: dict, profile: SiteProfile) -> bool:
     )
 
 
-def find_published(tree, meta: dict, profile: SiteProfile, title_el) -> FoundDate | None:
+# An explicit UTC offset at the end of a machine-readable time: "Z", "+07:00", "+0700".
+OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)\s*$", re.I)
+
+
+def stored_date(found: FoundDate | None) -> str | None:
+    """How a publication date is stored: ISO 8601 with its offset when the page gives the
+    time, the bare day ('2026-01-08') when it gives only the day: never an invented
+    midnight."""
+    if found is None:
+        return None
+    return to_iso(found.value) if found.has_time else found.value.date().isoformat()
+
+
+def find_published(
+    tree, meta: dict, profile: SiteProfile, anchor, keep: set, body_start=None, region=None
+) -> FoundDate | None:
     """Publication time: the profile's element, then metadata with a time, then the
-    visible date nearest after the headline (never the header's "today")."""
+    visible date nearest after the headline (never the header's "today"). A visible
+    time on the metadata's day beats date-only metadata."""
     tz = profile.timezone or VN_TZ
     el = select_one(tree, profile.selectors.get("date"))
     if el is not None:
@@ -346,13 +537,18 @@ def find_published(tree, meta: dict, profile: SiteProfile, title_el) -> FoundDat
         if found:
             return found
     date_only: FoundDate | None = None
-    for key in ("published", "ld_published", "time_datetime"):
+    visible = visible_dates(tree, tz, anchor, keep, body_start, region)
+    for key in ("published", "ld_published"):
         value = meta.get(key)
         found = find_date(value, tz) if value else None
         if found and found.has_time:
+            shown = next((f for f in visible if f.has_time), None)
+            if shown and not OFFSET.search(value) and shown.value != found.value:
+                # A time without its offset is a guess about the zone (some CMSs write
+                # UTC that way); the time the page shows under the headline is not.
+                return shown
             return found
         date_only = date_only or found
-    visible = visible_dates(tree, tz, title_el)
     if date_only:
         # JSON-LD with a date but no time: the visible byline often has the time.
         for found in visible:
@@ -365,8 +561,8 @@ def find_published(tree, meta: dict, profile: SiteProfile, title_el) -> FoundDat
 
 def in_link_list(el) -> bool:
     """Dates next to other articles' headlines ("Các tin khác (15/01/2024)") belong to
-    those articles: inside a list item with a link, a list of links, or a box whose
-    class says it is not the article."""
+    those articles: inside a list item with a link, a list of links, or a widget that
+    shows today's date."""
     for depth, anc in enumerate([el, *el.iterancestors()]):
         if depth > 4 or anc.tag in ("body", "html"):
             break
@@ -374,8 +570,19 @@ def in_link_list(el) -> bool:
             return True
         if anc.tag in ("ul", "ol") and len(anc.findall(".//a")) >= 2:
             return True
+        if TODAY_CLASS.search(f"{anc.get('class', '')} {anc.get('id', '')}"):
+            return True
+    return False
+
+
+def in_box(el, keep: set) -> bool:
+    """Whether an element sits in a box whose class says it is not the article (a
+    related list, a share bar), below the headline's own regions."""
+    for anc in [el, *el.iterancestors()]:
+        if anc in keep:
+            return False
         cls = f"{anc.get('class', '')} {anc.get('id', '')}"
-        if cls.strip() and (BOILERPLATE_CLASS.search(cls) or TODAY_CLASS.search(cls)):
+        if cls.strip() and BOILERPLATE_CLASS.search(cls):
             return True
     return False
 
@@ -383,33 +590,60 @@ def in_link_list(el) -> bool:
 # How far before the headline a date line may sit (elements in document order): a
 # date just above the title is a byline; one further up is the header's "today".
 MAX_DATE_LEAD = 12
+# How far after the headline the date search looks: bylines sit just under the title
+# or at the end of the article, never thousands of elements away.
+MAX_DATE_TRAIL = 1500
 
 SKIP_FOR_DATES = {"script", "style", "title", "head", "meta", "option", "html", "body"}
 
 
-def visible_dates(tree, tz: str, title_el) -> list[FoundDate]:
+def visible_dates(
+    tree, tz: str, anchor, keep: set, body_start=None, region=None
+) -> list[FoundDate]:
     """Date phrases in short text elements, nearest after the headline first. Dates in
-    the page chrome, in lists of other headlines, or well above the headline are never
-    taken: that is where the header's "today" and other articles' dates live."""
-    order = {el: i for i, el in enumerate(tree.iter())}
-    anchor = order.get(title_el, 0) if title_el is not None else 0
+    the page chrome, in lists of other headlines, well above the headline, or in a
+    related/share box past the start of the article text are never taken: that is
+    where the header's "today" and other articles' dates live. A byline box whose class
+    says "share" (``div.author-share-top``) still counts when it sits between the
+    headline and the text."""
+    elements = [el for el in tree.iter() if isinstance(el.tag, str)]
+    order = {el: i for i, el in enumerate(elements)}
+    at = order.get(anchor, 0) if anchor is not None else 0
+    text_start = order.get(body_start, len(elements)) if body_start is not None else len(elements)
     scored = []
     seen = set()
-    for el in tree.iter():
-        if not isinstance(el.tag, str) or el.tag in SKIP_FOR_DATES:
+    for i in range(max(0, at - MAX_DATE_LEAD), min(len(elements), at + MAX_DATE_TRAIL)):
+        el = elements[i]
+        if el.tag in SKIP_FOR_DATES:
             continue
         text = clean(el.text_content())
+        if el.tag == "time" and el.get("datetime"):
+            # A <time> says exactly what it shows (unless its attribute has no time and
+            # its text has); where it stands decides whose it is.
+            attribute = clean(el.get("datetime"))
+            exact = find_date(attribute, tz)
+            text = attribute if exact and (exact.has_time or not find_date(text, tz)) else text
         if not text or len(text) > 160 or not re.search(r"\d", text) or text in seen:
             continue
         # Only the innermost element carrying the phrase: parents repeat it.
         if any(clean(c.text_content()) == text for c in el if isinstance(c.tag, str)):
             continue
-        distance = order[el] - anchor
-        if distance < -MAX_DATE_LEAD or in_chrome(el) or in_link_list(el):
+        distance = i - at
+        if in_link_list(el):
+            continue
+        # Between the headline and the text sits the byline, whatever its wrapper is
+        # called ("author-share-top"); elsewhere a chrome or box class rules a date out.
+        if not at < i < text_start and (in_chrome(el, keep, region) or in_box(el, keep)):
             continue
         found = find_date(text, tz)
         if not found or (distance < 0 and not found.has_time):
             continue  # a bare date above the headline is the header's "today"
+        if (
+            i > text_start
+            and len(found.phrase) < 0.5 * len(text)
+            and not DATE_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}")
+        ):
+            continue  # in the text: an event's date in a sentence, not a dateline
         seen.add(text)
         if distance < 0:
             distance = 1000 - distance  # above the headline: only when nothing is below
@@ -423,11 +657,16 @@ def visible_dates(tree, tz: str, title_el) -> list[FoundDate]:
 CATEGORY_WORDS = {"breadcrumb", "breadcrumbs", "crumb", "crumbs", "duongdan", "cate", "category",
                   "categories", "chuyenmuc", "cat"}  # fmt: skip
 
+# A quick look at the raw class and id before splitting them into words.
+CATEGORY_HINT = re.compile(r"crumb|cat|chuyenmuc|duongdan", re.I)
+
 CRUMB_WORDS = {"breadcrumb", "breadcrumbs", "crumb", "crumbs", "duongdan"}
 
 HOME_WORDS = {"trang chủ", "home", "trang chu", "trang nhất"}
 
 CRUMB_SEPARATOR = re.compile(r"[»›>/|→]")
+
+TAG_HINT = re.compile(r"tag|keyword|tukhoa", re.I)
 
 TAG_WORDS = {"tag", "tags", "keyword", "keywords", "tukhoa", "taglist"}
 
@@ -438,11 +677,13 @@ def find_category(tree, meta: dict, profile: SiteProfile, title: str | None) -> 
     el = select_one(tree, profile.selectors.get("category"))
     if el is not None and clean(el.text_content()):
         return clean(el.text_content())
+    shaped = breadcrumb_shaped(tree)
     for crumb in tree.iter():
         if not isinstance(crumb.tag, str) or crumb.tag in ("html", "body"):
             continue
-        words = class_words(crumb)
-        if not (CATEGORY_WORDS & words or looks_like_breadcrumb(crumb)):
+        hinted = CATEGORY_HINT.search(f"{crumb.get('class', '')} {crumb.get('id', '')}")
+        words = class_words(crumb) if hinted else set()
+        if not (CATEGORY_WORDS & words or crumb in shaped):
             continue
         if in_chrome(crumb) and not CRUMB_WORDS & words:
             continue
@@ -458,10 +699,28 @@ def find_category(tree, meta: dict, profile: SiteProfile, title: str | None) -> 
     return meta.get("section")
 
 
+def breadcrumb_shaped(tree) -> set:
+    """Elements shaped like a trail, found from their "Trang chủ" link up (a page has a
+    few home links, and thousands of elements)."""
+    shaped = set()
+    for a in tree.iter("a"):
+        if clean(a.text_content()).lower() not in HOME_WORDS:
+            continue
+        for depth, anc in enumerate(a.iterancestors()):
+            if depth >= 3 or anc.tag in ("body", "html"):
+                break
+            if looks_like_breadcrumb(anc):
+                shaped.add(anc)
+    return shaped
+
+
 def looks_like_breadcrumb(el) -> bool:
     """A trail by its shape, whatever its class: "Trang chủ » Section » Subsection"."""
+    first = el.find(".//a")  # cheap test first: this runs on every element of the page
+    if first is None or clean(first.text_content()).lower() not in HOME_WORDS:
+        return False
     links = el.findall(".//a")
-    if not 2 <= len(links) <= 5 or clean(links[0].text_content()).lower() not in HOME_WORDS:
+    if not 2 <= len(links) <= 5:
         return False
     text = clean(el.text_content())
     return len(text) <= 120 and bool(CRUMB_SEPARATOR.search(text) or el.tag in ("ol", "ul"))
@@ -480,7 +739,11 @@ def find_tags(tree, meta: dict, profile: SiteProfile) -> list[str]:
         found = meta["tags"]
     if not found:
         for box in tree.iter():
-            if isinstance(box.tag, str) and TAG_WORDS & class_words(box) and not in_chrome(box):
+            if not isinstance(box.tag, str):
+                continue
+            if not TAG_HINT.search(f"{box.get('class', '')} {box.get('id', '')}"):
+                continue
+            if TAG_WORDS & class_words(box) and not in_chrome(box):
                 found = [clean(a.text_content()).lstrip("#").strip() for a in box.iter("a")]
                 if found:
                     break
@@ -488,9 +751,10 @@ def find_tags(tree, meta: dict, profile: SiteProfile) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def find_image(meta: dict, content, url: str) -> tuple[str | None, str | None]:
+def find_image(meta: dict, body: Body) -> tuple[str | None, str | None]:
     """The main image and its caption: the first picture in the article text (the one a
     reader sees under the headline), else the page's og:image without a caption."""
+    content = body.container
     img = (
         next((i for i in content.iter("img") if i.get("src") and not i.xpath("ancestor::a")), None)
         if content is not None
@@ -498,7 +762,7 @@ def find_image(meta: dict, content, url: str) -> tuple[str | None, str | None]:
     )
     if img is None:
         return meta.get("image"), None
-    return urljoin(url, img.get("src")), image_caption(img)
+    return absolute(img, img.get("src")), image_caption(img)
 
 
 def image_caption(img) -> str | None:
@@ -526,6 +790,9 @@ def image_caption(img) -> str | None:
 
 
 MIN_ARTICLE_WORDS = 40
+
+# Running text (captions aside) below which a page of four or more photos is a gallery.
+GALLERY_TEXT_WORDS = 150
 
 # "[Ảnh] Sắc màu lễ hội", "Video: ...", "Infographic | ...": media pages, not articles.
 MEDIA_WORDS = r"(ảnh|photo|video|clip|infographic|podcast|phóng sự ảnh)"
@@ -556,19 +823,22 @@ def article_verdict(article: Article, profile: SiteProfile) -> tuple[bool, str]:
     signals = article.signals
     if MEDIA_TITLE.match(article.title):
         return False, "photo, video or infographic page"
+    marked = bool(signals.get("jsonld_article")) or signals.get("og_type") == "article"
     teasers = signals.get("teasers", 0)
-    if teasers >= 6 and article.word_count < 40 * teasers:
+    if teasers >= 4 and signals.get("teaser_share", 0) >= 0.5:
+        # Linked headlines with their sapos: a section page, however many words they make.
         return False, f"section page ({teasers} headlines)"
-    if (
-        signals.get("figures", 0) >= 4
-        and signals.get("caption_words", 0) > 0.5 * article.word_count
+    if signals.get("figures", 0) >= 4 and (
+        article.word_count < GALLERY_TEXT_WORDS
+        or (signals.get("caption_words", 0) > article.word_count and not marked)
     ):
+        # A photo report with a long text is an article; a gallery's text is short.
         return False, "photo gallery"
     if signals.get("og_type") in ("website", "video.other", "video", "profile") and not (
         by_profile or looks_like_article(url) or signals.get("jsonld_article")
     ):
         return False, f"og:type is {signals['og_type']}"
-    if by_profile or signals.get("jsonld_article") or signals.get("og_type") == "article":
+    if by_profile or marked:
         return True, "article"
     if looks_like_article(url) and (
         signals.get("has_date")

@@ -48,9 +48,6 @@ def read_metadata(tree: lxml.html.HtmlElement) -> dict:
             meta.setdefault("image", el.get("content"))
         elif key == "og:site_name":
             meta["site_name"] = value
-    for el in tree.iter("time"):
-        if el.get("datetime") and "time_datetime" not in meta:
-            meta["time_datetime"] = el.get("datetime")
     for el in tree.xpath("//*[@itemprop='datePublished'][@datetime or @content]"):
         meta.setdefault("published", el.get("datetime") or el.get("content"))
     for node in json_ld_articles(tree):
@@ -60,6 +57,7 @@ def read_metadata(tree: lxml.html.HtmlElement) -> dict:
             ("datePublished", "ld_published"),
             ("dateModified", "modified"),
             ("articleSection", "section"),
+            ("articleBody", "ld_body"),
         ):
             value = node.get(key)
             if isinstance(value, list):

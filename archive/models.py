@@ -9,11 +9,15 @@ from dataclasses import asdict, dataclass, field
 class Article:
     """One news article as the archive stores it.
 
-    Text fields are Unicode NFC with HTML entities decoded. ``body`` holds the
-    article's paragraphs (image captions included, in reading order) joined by a
-    blank line, without the lead, the byline, a reprint credit or site chrome.
+    Text fields are Unicode NFC with HTML entities decoded, control characters
+    removed. ``body`` holds the article's paragraphs in reading order joined by a blank
+    line, without the lead, photo captions (the main photo's is ``image_caption``),
+    the byline, a reprint credit or site chrome.
     ``published_at`` is ISO 8601 with its UTC offset (``2023-05-30T09:42:00+07:00``)
-    or ``None`` when the page does not say; it is never guessed from "now".
+    when the page gives the time, the bare day (``2023-05-30``) when it gives only the
+    day, or ``None`` when it says nothing; it is never guessed from "now" and no
+    midnight is invented. ``warnings`` records where the second opinion
+    (``archive.crosscheck``) disagreed with the extraction.
     """
 
     url: str
@@ -30,6 +34,7 @@ class Article:
     image: str | None = None
     image_caption: str | None = None
     language: str = "vi"
+    warnings: list[str] = field(default_factory=list)
     # What the page itself said about its kind (og:type, JSON-LD, a date, a known
     # container): used to tell articles from other pages, never stored.
     signals: dict = field(default_factory=dict, repr=False, compare=False)

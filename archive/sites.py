@@ -1,5 +1,11 @@
 """The registry of newspapers: each site is data, not code.
 
+The papers are declared in ``archive/papers.toml`` (the 63 provincial papers of
+before the 2025 merger and the outlets of today's 34 provinces), loaded and checked
+here when the module is imported: a name or a domain registered twice, an article-URL
+rule that does not compile, an unknown family or province, a ``merged_into`` that
+names no registered outlet, each stops the import with every mistake listed.
+
 A profile says where a paper lives (every domain it has used), where to start
 (feeds, sitemaps, listing pages, JSON listing endpoints), which URLs are articles,
 and, only where the generic extractor gets a field wrong, a CSS selector for it.
@@ -12,12 +18,20 @@ Facts that nobody here has seen work against the live site are listed in
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from archive.urls import host_of
 
 VN_TZ = "Asia/Ho_Chi_Minh"
+STATUSES = ("active", "merged", "stopped")
+
+
+class RegistryError(ValueError):
+    """The registry data is wrong; the message lists every mistake found."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +50,7 @@ class SiteProfile:
     title: str
     homepage: str
     domains: tuple[str, ...] = ()
-    province: str | None = None
+    province: str | None = None  # the province it served before 1 July 2025
     family: str | None = None
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
@@ -52,6 +66,8 @@ class SiteProfile:
     note: str | None = None  # what an operator should know (layout, robots.txt, history)
     scheduled: bool = True  # crawled by `vnnews crawl --all`
     generic: bool = False
+    former_title: str | None = None  # the paper's name before the 2025 merger, if it changed
+    province_now: str | None = None  # the province it belongs to since 1 July 2025
 
     def owns(self, url: str) -> bool:
         """Whether a URL belongs to this paper (any of the domains it has used)."""
@@ -79,133 +95,180 @@ class SiteProfile:
         return re.search(self.article_url, urlsplit(url).path) is not None
 
 
-FAMILY_A_SELECTORS = {
-    "title": "h1.name",
-    "date": "div.date",
-    "body": "#content-detail, div.detail",
-    "author": "div.pseudonym",
-    "category": "div.breadcrumbs ol.breadcrumb li:last-child",
-}
-FAMILY_B_SELECTORS = {
-    "title": "h1.media-heading",
-    "body": "div.article_content div#content",
-    "category": "div.cate_title_1 h2 a",
-    "tags": "div.tag_list a",
-}
-FAMILY_C_SELECTORS = {
-    "title": "h1.article__title",
-    "lead": "div.article__sapo",
-    "body": "div.article__body, [itemprop=articleBody]",
-}
-FAMILY_E_SELECTORS = {"title": "h1.pTitle", "lead": "p.pHead", "body": "#dcontent"}
-
-BAOCAOBANG_CATEGORIES = {
-    "thoi-su": 57,
-    "chinh-tri": 58,
-    "kinh-te": 59,
-    "the-gioi": 60,
-    "xa-hoi": 61,
-    "van-hoa": 62,
-    "giao-duc": 63,
-    "the-thao": 64,
-    "khoa-hoc-cong-nghe": 65,
-    "suc-khoe": 66,
-    "quoc-phong-an-ninh": 67,
-}
-
-# What a paper of each family has unless its profile says otherwise (DOMAIN.md).
-FAMILIES: dict[str, dict] = {
-    "A": {"article_url": r"^/[^/]+-\d{4,}\.html$", "selectors": FAMILY_A_SELECTORS},
-    "B": {"article_url": r"^/[^/]+/\d{6}/[^/]+-[0-9a-f]+/?$", "selectors": FAMILY_B_SELECTORS},
-    "C": {"article_url": r"-post\d+\.html$", "selectors": FAMILY_C_SELECTORS},
-    "E": {"article_url": r"-\d{4,}\.htm$", "selectors": FAMILY_E_SELECTORS},
-}
-MERGED_2025 = ("site still online",)  # merged papers: nobody knows how long they stay up
+PAPERS_FILE = "papers.toml"
+# Keys a [[paper]] may carry: the profile's fields the data can set.
+PAPER_KEYS = frozenset(
+    {"name", "title", "former_title", "province", "domains", "status", "merged_into", "family"}
+    | {"feeds", "sitemaps", "listings", "json_listings", "article_url", "selectors"}
+    | {"lead_code", "scheduled", "unverified", "note"}
+)
 
 
-def paper(name: str, title: str, province: str, domains: tuple[str, ...], family: str | None = None,
-          **fields) -> SiteProfile:  # fmt: skip
-    """A profile with its family's article URLs and selectors, the RSS feed most
-    provincial papers publish, and its first domain as the home page."""
-    defaults = {"feeds": ("/rss/home.rss",), **FAMILIES.get(family or "", {})}
-    return SiteProfile(name=name, title=title, province=province, family=family,
-                       homepage=f"https://{domains[0]}/", domains=domains, **{**defaults, **fields})  # fmt: skip
+@dataclass(frozen=True)
+class Family:
+    """What every paper of a site family has unless its entry says otherwise."""
+
+    article_url: str | None = None
+    selectors: dict[str, str] = field(default_factory=dict)
 
 
-def registry(profiles: list[SiteProfile]) -> dict[str, SiteProfile]:
-    """Profiles by name; a name used twice is a mistake that would drop a paper."""
-    names = [p.name for p in profiles]
-    if duplicates := sorted({n for n in names if names.count(n) > 1}):
-        raise ValueError(f"site names registered twice: {', '.join(duplicates)}")
+def load_data(path: Path | None = None) -> dict:
+    """The registry file as parsed TOML (the packaged ``papers.toml`` by default)."""
+    if path is None:
+        return tomllib.loads(resources.files("archive").joinpath(PAPERS_FILE).read_text("utf-8"))
+    return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def load_registry(path: Path | None = None) -> dict[str, SiteProfile]:
+    """Profiles by name from a registry file, checked (``RegistryError`` on mistakes)."""
+    data = load_data(path)
+    families = {k: Family(v.get("article_url"), dict(v.get("selectors", {})))
+                for k, v in data.get("families", {}).items()}  # fmt: skip
+    provinces = dict(data.get("provinces", {}))
+    defaults = data.get("defaults", {})
+    problems: list[str] = []
+    profiles = []
+    for n, entry in enumerate(data.get("paper", []), start=1):
+        try:
+            profiles.append(paper_profile(entry, families, provinces, defaults))
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            problems.append(f"paper #{n} ({entry.get('name', '?')}): {exc}")
+    if problems:
+        raise RegistryError("registry file is wrong:\n  " + "\n  ".join(problems))
+    return registry(profiles, provinces=provinces, families=families)
+
+
+def paper_profile(entry: dict, families: dict[str, Family], provinces: dict[str, str],
+                  defaults: dict) -> SiteProfile:  # fmt: skip
+    """One [[paper]] as a profile: its family's article URLs and selectors, the default
+    feeds, its first domain as the home page, and the province it belongs to now."""
+    unknown = sorted(set(entry) - PAPER_KEYS)
+    if unknown:
+        raise ValueError(f"unknown keys {', '.join(unknown)}")
+    family = families.get(entry.get("family") or "", Family())
+    domains = tuple(entry["domains"])
+    return SiteProfile(
+        name=entry["name"],
+        title=entry["title"],
+        former_title=entry.get("former_title"),
+        homepage=f"https://{domains[0]}/",
+        domains=domains,
+        province=entry.get("province"),
+        province_now=provinces.get(entry.get("province") or ""),
+        family=entry.get("family"),
+        feeds=tuple(entry.get("feeds", defaults.get("feeds", ()))),
+        sitemaps=tuple(entry.get("sitemaps", ())),
+        listings=tuple(entry.get("listings", ())),
+        json_listings=tuple(JsonListing(url) for url in entry.get("json_listings", ())),
+        article_url=entry.get("article_url", family.article_url),
+        selectors={**family.selectors, **entry.get("selectors", {})},
+        lead_code=entry.get("lead_code"),
+        status=entry.get("status", "active"),
+        merged_into=entry.get("merged_into"),
+        unverified=tuple(entry.get("unverified", ())),
+        note=entry.get("note"),
+        scheduled=entry.get("scheduled", True),
+    )
+
+
+def registry(
+    profiles: list[SiteProfile],
+    provinces: dict[str, str] | None = None,
+    families: dict[str, Family] | None = None,
+) -> dict[str, SiteProfile]:
+    """Profiles by name, after checking them all; ``RegistryError`` lists every mistake
+    (a name used twice would drop a paper, a domain used twice would file one paper's
+    articles under another, a dangling merged_into would lose a merger's history)."""
+    problems = registry_problems(profiles, provinces, families)
+    if problems:
+        raise RegistryError("registry is wrong:\n  " + "\n  ".join(problems))
     return {p.name: p for p in profiles}
 
 
-SITES: dict[str, SiteProfile] = registry(
-    [
-        paper(
-            "baocaobang", "Báo Cao Bằng", "Cao Bằng", ("baocaobang.vn",), "A",
-            json_listings=tuple(
-                JsonListing(f"/list-post-by-category?page={{page}}&limit=12&category_id={cid}")
-                for cid in BAOCAOBANG_CATEGORIES.values()
-            ),
-            lead_code="CBO",
-            unverified=("feeds", "category slugs"),
-        ),
-        paper("baoquangninh", "Báo Quảng Ninh", "Quảng Ninh", ("baoquangninh.vn", "baoquangninh.com.vn"), "A",
-              unverified=("feeds", "selectors")),
-        paper(
-            "baolangson", "Báo Lạng Sơn", "Lạng Sơn", ("baolangson.vn",), "A",
-            unverified=("feeds",),
-            note="robots.txt disallows generic crawlers entirely: left out of --all, "
-            "crawl it by name to see the refusal reported",
-            scheduled=False,
-        ),
-        paper("baotuyenquang", "Báo và Phát thanh, Truyền hình Tuyên Quang", "Tuyên Quang",
-              ("baotuyenquang.com.vn", "baotuyenquang.vn"), "B",
-              sitemaps=("/sitemap.xml",), lead_code="BTQ", unverified=("feeds", "sitemaps")),
-        paper("baohagiang", "Báo Hà Giang", "Hà Giang", ("baohagiang.vn", "baohagiang.com.vn"), "B",
-              lead_code="BHG", status="merged", merged_into="baotuyenquang",
-              unverified=("feeds", *MERGED_2025)),
-        paper("baodaklak", "Báo và Phát thanh, Truyền hình Đắk Lắk", "Đắk Lắk", ("baodaklak.vn",), "B",
-              unverified=("feeds", "selectors")),
-        paper("baophuyen", "Báo Phú Yên", "Phú Yên", ("baophuyen.vn", "baophuyen.com.vn"), "B",
-              status="merged", merged_into="baodaklak",
-              unverified=("feeds", "selectors", "article URLs", *MERGED_2025)),
-        paper("baothainguyen", "Báo và Phát thanh, Truyền hình Thái Nguyên", "Thái Nguyên",
-              ("baothainguyen.vn",), "B", unverified=("feeds", "selectors")),
-        paper("baolaocai", "Báo và Phát thanh, Truyền hình Lào Cai", "Lào Cai", ("baolaocai.vn",), "C",
-              sitemaps=("/sitemap.xml",), unverified=("feeds", "sitemaps")),
-        paper("baobackan", "Báo Bắc Kạn", "Bắc Kạn", ("baobackan.vn", "baobackan.org.vn", "baobackan.com.vn"), "C",
-              lead_code="BBK", status="merged", merged_into="baothainguyen",
-              unverified=("feeds", *MERGED_2025)),
-        paper("baoyenbai", "Báo Yên Bái", "Yên Bái", ("baoyenbai.com.vn", "baoyenbai.vn"), "C",
-              lead_code="YBĐT", status="merged", merged_into="baolaocai",
-              unverified=("feeds", "selectors", "article URLs", *MERGED_2025)),
-        paper("baophutho", "Báo và Phát thanh, Truyền hình Phú Thọ", "Phú Thọ", ("baophutho.vn",), "E",
-              unverified=("feeds",)),
-        paper("baovinhphuc", "Báo Vĩnh Phúc", "Vĩnh Phúc", ("baovinhphuc.com.vn", "baovinhphuc.vn"), "E",
-              status="merged", merged_into="baophutho",
-              unverified=("feeds", "selectors", "article URLs", *MERGED_2025)),
-        paper("baohoabinh", "Báo Hòa Bình", "Hòa Bình", ("baohoabinh.com.vn", "baohoabinh.vn"), "E",
-              status="merged", merged_into="baophutho",
-              unverified=("feeds", "selectors", "article URLs", *MERGED_2025)),
-        paper("baosonla", "Báo Sơn La", "Sơn La", ("baosonla.vn", "baosonla.org.vn"),
-              article_url=r"^/[^/]+/[^/]+-\d{4,}\.html$", selectors={"body": "div#editor-detail"},
-              unverified=("feeds", "selectors except body"),
-              note="own CMS: /{category}/{slug}-{id}.html, body in div#editor-detail"),
-        paper("baodienbienphu", "Báo Điện Biên Phủ", "Điện Biên", ("baodienbienphu.vn", "baodienbienphu.info.vn"),
-              article_url=r"^/tin-bai/[^/]+/[^/]+$", sitemaps=("/sitemap.xml",),
-              unverified=("feeds", "sitemaps", "selectors"),
-              note="own CMS: /tin-bai/{category}/{slug}; category pages are rendered by "
-              "JavaScript, so feeds and sitemaps are the way in"),
-        paper("baolaichau", "Báo Lai Châu", "Lai Châu", ("baolaichau.vn",),
-              # Slugs are raw Vietnamese, percent-encoded, with no id: a slug of several words.
-              article_url=r"^/([^/]+/)?[^/]+(-[^/]+){3,}/?$",
-              unverified=("feeds", "selectors", "article URLs"),
-              note="own CMS: percent-encoded Vietnamese slugs without an id; the page header "
-              "shows today's date above the article"),
-    ]
-)  # fmt: skip
+def registry_problems(
+    profiles: list[SiteProfile],
+    provinces: dict[str, str] | None = None,
+    families: dict[str, Family] | None = None,
+) -> list[str]:
+    """Every mistake in a list of profiles, as sentences (empty when all is well)."""
+    problems = []
+    names = [p.name for p in profiles]
+    if duplicates := sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"site names registered twice: {', '.join(duplicates)}")
+    problems += domain_problems(profiles)
+    by_name = {p.name: p for p in profiles}
+    for p in profiles:
+        problems += [f"{p.name}: {problem}" for problem in profile_problems(p, provinces, families)]
+        if p.merged_into is not None and p.merged_into not in by_name:
+            problems.append(f"{p.name}: merged_into {p.merged_into!r} is not a registered site")
+        elif p.merged_into is not None and by_name[p.merged_into].status != "active":
+            problems.append(f"{p.name}: merged_into {p.merged_into!r}, which is not active")
+    return problems
+
+
+def domain_problems(profiles: list[SiteProfile]) -> list[str]:
+    """A domain may belong to one paper only, and never sit under another paper's domain
+    (``owns`` accepts subdomains)."""
+    owner: dict[str, str] = {}
+    problems = []
+    for p in profiles:
+        for domain in p.domains:
+            if domain in owner and owner[domain] != p.name:
+                problems.append(f"domain {domain} registered twice: {owner[domain]} and {p.name}")
+            owner.setdefault(domain, p.name)
+    for domain, name in owner.items():
+        for other, other_name in owner.items():
+            if other_name != name and domain.endswith("." + other):
+                problems.append(f"domain {domain} ({name}) sits under {other} ({other_name})")
+    return problems
+
+
+def profile_problems(
+    p: SiteProfile, provinces: dict[str, str] | None, families: dict[str, Family] | None
+) -> list[str]:
+    problems = []
+    if not p.title.strip():
+        problems.append("no title")
+    if not p.domains:
+        problems.append("no domains")
+    for domain in p.domains:
+        if domain != domain.strip().lower() or "/" in domain or "." not in domain:
+            problems.append(f"domain {domain!r} is not a bare lower-case host name")
+    if p.domains and host_of(p.homepage) not in p.domains:
+        problems.append(f"home page {p.homepage} is on none of its domains")
+    if p.status not in STATUSES:
+        problems.append(f"status {p.status!r} is not one of {', '.join(STATUSES)}")
+    if (p.status == "merged") != (p.merged_into is not None):
+        problems.append("status 'merged' goes with merged_into, and only with it")
+    if p.merged_into == p.name:
+        problems.append("merged into itself")
+    if p.article_url is not None:
+        try:
+            re.compile(p.article_url)
+        except re.error as exc:
+            problems.append(f"article_url {p.article_url!r} does not compile: {exc}")
+    if families is not None and p.family is not None and p.family not in families:
+        problems.append(f"unknown family {p.family!r} (known: {', '.join(sorted(families))})")
+    if provinces is not None and p.province not in provinces:
+        problems.append(f"unknown province {p.province!r} (see [provinces])")
+    for listing in p.json_listings:
+        if "{page}" not in listing.url:
+            problems.append(f"json listing {listing.url!r} has no {{page}} placeholder")
+    if len(set(p.unverified)) != len(p.unverified) or not all(u.strip() for u in p.unverified):
+        problems.append("unverified lists a fact twice, or an empty one")
+    return problems
+
+
+_DATA = load_data()
+PROVINCES: dict[str, str] = dict(_DATA["provinces"])
+"""The 63 provinces before 1 July 2025 → the province each belongs to now."""
+PROVINCES_NOW: tuple[str, ...] = tuple(dict.fromkeys(PROVINCES.values()))
+"""Today's 34 provinces."""
+FAMILIES: dict[str, Family] = {
+    k: Family(v.get("article_url"), dict(v.get("selectors", {})))
+    for k, v in _DATA["families"].items()
+}
+SITES: dict[str, SiteProfile] = load_registry()
 
 
 def get_site(name: str) -> SiteProfile:

@@ -55,7 +55,43 @@ ARTICLE_COLUMNS = {
     "first_seen_at": str,
     "fetched_at": str,
     "updated_at": str,
+    "extraction_warnings": str,
 }
+
+
+SITE_COLUMNS = {
+    "name": str,
+    "title": str,
+    "province": str,
+    "family": str,
+    "homepage": str,
+    "domains": str,
+    "status": str,
+    "merged_into": str,
+    "unverified": str,
+    "province_now": str,
+    "former_title": str,
+    "note": str,
+}
+
+
+# What `vnnews export` writes: the article columns but the content hash (internal) and
+# the extractor's doubts (extraction_warnings, for operators: `vnnews check`).
+EXPORT_COLUMNS = tuple(
+    c for c in ARTICLE_COLUMNS if c not in ("content_hash", "extraction_warnings")
+)
+
+# What a crawl counts, as columns of ``crawls`` (documented in metadata.yml).
+CRAWL_COUNTS = (
+    "requests",
+    "new",
+    "updated",
+    "unchanged",
+    "skipped",
+    "failed",
+    "missing",
+    "robots_refused",
+)
 
 
 def now_iso() -> str:
@@ -117,21 +153,8 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         pk="url",
         if_not_exists=True,
     )
-    db["sites"].create(
-        {
-            "name": str,
-            "title": str,
-            "province": str,
-            "family": str,
-            "homepage": str,
-            "domains": str,
-            "status": str,
-            "merged_into": str,
-            "unverified": str,
-        },
-        pk="name",
-        if_not_exists=True,
-    )
+    db["sites"].create(SITE_COLUMNS, pk="name", if_not_exists=True)
+    db["sites"].add_missing_columns([SITE_COLUMNS])  # type: ignore[list-item]
     db["crawls"].create(
         {
             "id": int,
@@ -139,14 +162,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "started_at": str,
             "finished_at": str,
             "status": str,
-            "requests": int,
-            "new": int,
-            "updated": int,
-            "unchanged": int,
-            "skipped": int,
-            "failed": int,
-            "missing": int,
-            "robots_refused": int,
+            **dict.fromkeys(CRAWL_COUNTS, int),
             "last_error": str,
         },
         pk="id",
@@ -238,6 +254,10 @@ def save_article(
         "first_seen_at": first_seen,
         "fetched_at": fetched_at,
         "updated_at": fetched_at,
+        # Where the second opinion disagreed (archive/crosscheck.py): JSON list or NULL.
+        "extraction_warnings": json.dumps(article.warnings, ensure_ascii=False)
+        if article.warnings
+        else None,
     }
     conn = db.conn
     with conn:
@@ -319,21 +339,28 @@ def start_crawl(db: sqlite_utils.Database, site: str) -> int:
 
 
 def finish_crawl(db: sqlite_utils.Database, crawl_id: int, status: str, counts: dict) -> None:
-    fields = {
-        k: counts.get(k, 0)
-        for k in (
-            "requests",
-            "new",
-            "updated",
-            "unchanged",
-            "skipped",
-            "failed",
-            "missing",
-            "robots_refused",
-        )
-    }
+    """Close a crawl record with its status and counts (names from CRAWL_COUNTS)."""
+    fields = {k: counts.get(k, 0) for k in CRAWL_COUNTS}
     fields["last_error"] = counts.get("last_error")
     db["crawls"].update(crawl_id, {"finished_at": now_iso(), "status": status, **fields})
+
+
+def close_stale_crawls(db: sqlite_utils.Database, site: str) -> None:
+    """A crawl still marked running when a new one of the same site starts was killed
+    (one crawl per archive runs at a time: `vnnews crawl` holds a lock): say so."""
+    db.execute(
+        "update crawls set status = 'interrupted', "
+        "last_error = coalesce(last_error, 'killed: the run never finished') "
+        "where site = ? and status = 'running'",
+        [site],
+    )
+    db.conn.commit()
+
+
+def get_crawl(db: sqlite_utils.Database, crawl_id: int) -> dict | None:
+    """One ``crawls`` row by id, or None."""
+    rows = list(db["crawls"].rows_where("id = ?", [crawl_id]))
+    return rows[0] if rows else None
 
 
 def record_failure(
@@ -398,6 +425,40 @@ def previous_crawl(
     return rows[0] if rows else None
 
 
+def select_articles(
+    conn: sqlite3.Connection,
+    *,
+    sites: tuple[str, ...] = (),
+    since: str | None = None,
+    until: str | None = None,
+    category: str | None = None,
+    match: str | None = None,
+    columns: tuple[str, ...] = EXPORT_COLUMNS,
+) -> sqlite3.Cursor:
+    """Articles, oldest publication first, filtered by paper, local publication date
+    (YYYY-MM-DD, inclusive), section and an FTS5 MATCH expression (archive.fts)."""
+    where, args = [], []
+    if sites:
+        where.append(f"site in ({', '.join('?' * len(sites))})")
+        args += list(sites)
+    if since:
+        where.append("published_date >= ?")
+        args.append(since)
+    if until:
+        where.append("published_date <= ?")
+        args.append(until)
+    if category:
+        where.append("category = ?")
+        args.append(category)
+    if match:
+        where.append("rowid in (select rowid from articles_fts where articles_fts match ?)")
+        args.append(match)
+    sql = f"select {', '.join(columns)} from articles"
+    if where:
+        sql += " where " + " and ".join(where)
+    return conn.execute(sql + " order by published_at, url", args)
+
+
 def site_counts(db: sqlite_utils.Database) -> dict[str, dict]:
     """Per-site article counts and date range, for `vnnews sites`."""
     rows = db.execute(
@@ -405,3 +466,159 @@ def site_counts(db: sqlite_utils.Database) -> dict[str, dict]:
         "from articles group by site"
     ).fetchall()
     return {r[0]: {"articles": r[1], "first": r[2], "last": r[3], "fetched": r[4]} for r in rows}
+
+
+def last_crawls(db: sqlite_utils.Database) -> dict[str, dict]:
+    """Each site's latest crawl run (its ``crawls`` row), for `vnnews sites --db`."""
+    rows = db.execute(
+        "select c.site, c.id, c.started_at, c.finished_at, c.status, c.new, c.failed "
+        "from crawls c join (select site, max(id) as id from crawls group by site) last "
+        "on last.id = c.id"
+    ).fetchall()
+    keys = ("id", "started_at", "finished_at", "status", "new", "failed")
+    return {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows}
+
+
+def site_record(profile) -> dict:
+    """A registry profile as its ``sites`` row."""
+    return {
+        "name": profile.name,
+        "title": profile.title,
+        "province": profile.province,
+        "family": profile.family,
+        "homepage": profile.homepage,
+        "domains": json.dumps(list(profile.domains)),
+        "status": profile.status,
+        "merged_into": profile.merged_into,
+        "unverified": ", ".join(profile.unverified) or None,
+        "province_now": profile.province_now,
+        "former_title": profile.former_title,
+        "note": profile.note,
+    }
+
+
+def save_sites(db: sqlite_utils.Database, profiles: Iterable) -> None:
+    """Write the whole registry to ``sites``, so every paper (merged ones and the
+    outlets they went into included) has its row before anything of it is crawled."""
+    with db.conn:
+        db["sites"].upsert_all([site_record(p) for p in profiles], pk="name", alter=True)
+
+
+# ---------------------------------------------------------------- health (vnnews check)
+# These take a plain sqlite3 connection with sqlite3.Row rows: `vnnews check` opens
+# the file itself, so that a damaged file is reported rather than "repaired".
+
+FTS_TABLE = "articles_fts"
+
+
+def table_names(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
+
+
+def fts_consistency(conn: sqlite3.Connection, tables: set[str]) -> dict:
+    """The FTS index checked by SQLite against the articles table (FTS5
+    'integrity-check' with rank 1 compares the index with its content table), and the
+    number of indexed rows against the number of articles."""
+    result: dict = {"ok": True, "error": None, "articles": None, "indexed": None}
+    result["articles"] = conn.execute("select count(*) from articles").fetchone()[0]
+    if FTS_TABLE not in tables:
+        return {**result, "ok": False, "error": f"no {FTS_TABLE} table"}
+    try:
+        conn.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values('integrity-check', 1)")
+    except sqlite3.DatabaseError as exc:
+        result.update(ok=False, error=f"integrity-check failed: {exc}")
+    if f"{FTS_TABLE}_docsize" in tables:
+        result["indexed"] = conn.execute(f"select count(*) from {FTS_TABLE}_docsize").fetchone()[0]
+        unindexed = conn.execute(
+            f"select count(*) from articles where rowid not in (select id from {FTS_TABLE}_docsize)"
+        ).fetchone()[0]
+        if result["indexed"] != result["articles"] or unindexed:
+            result["ok"] = False
+            result["error"] = result["error"] or (
+                f"{result['articles']} articles but {result['indexed']} indexed "
+                f"({unindexed} articles missing from the index)"
+            )
+    return result
+
+
+def gaps_by_site(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Per site: articles, and how many lack a date, an author or a body."""
+    return conn.execute(
+        "select site, count(*) as n, sum(published_at is null or published_at = '') as no_date, "
+        "sum(author is null or author = '') as no_author, "
+        "sum(body is null or body = '') as no_body from articles group by site"
+    ).fetchall()
+
+
+def doubted_by_site(conn: sqlite3.Connection) -> dict[str, int]:
+    """Per site, the articles whose text a second reading disputes (extraction_warnings);
+    archives made before that column have none."""
+    columns = {r[1] for r in conn.execute("pragma table_info(articles)")}
+    if "extraction_warnings" not in columns:
+        return {}
+    return dict(
+        conn.execute(
+            "select site, count(*) from articles where extraction_warnings is not null "
+            "group by site"
+        ).fetchall()
+    )
+
+
+def productive_crawl_starts(conn: sqlite3.Connection, window: int) -> list[tuple[str, str]]:
+    """(site, started_at) of each site's last `window` crawls that stored new articles,
+    oldest first within a site."""
+    return conn.execute(
+        "select site, started_at from (select site, started_at, row_number() over "
+        "(partition by site order by id desc) as k from crawls "
+        "where new > 0 and status in ('ok', 'partial')) where k <= ? order by site, started_at",
+        [window],
+    ).fetchall()
+
+
+def crawls_since_new(conn: sqlite3.Connection, site: str) -> tuple[str | None, int]:
+    """(start of the latest, how many) finished crawls of a site since its last one
+    that stored new articles."""
+    return conn.execute(
+        "select max(started_at), count(*) from crawls where site = ? and id > "
+        "(select max(id) from crawls where site = ? and new > 0 and status in ('ok', 'partial')) "
+        "and status != 'running'",
+        [site, site],
+    ).fetchone()
+
+
+def latest_crawl_rows(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Each site's latest ``crawls`` row, whole."""
+    return conn.execute(
+        "select c.* from crawls c join (select site, max(id) as id from crawls group by site) "
+        "last on last.id = c.id order by c.site"
+    ).fetchall()
+
+
+def failures_by_kind(conn: sqlite3.Connection, crawl_id: int) -> list[tuple[str, int]]:
+    """(kind, count) of a crawl's failures, most frequent first."""
+    return conn.execute(
+        "select kind, count(*) from failures where crawl_id = ? group by kind order by 2 desc, 1",
+        [crawl_id],
+    ).fetchall()
+
+
+def failure_examples(conn: sqlite3.Connection, crawl_id: int, limit: int = 5) -> list[dict]:
+    """A crawl's first failures other than dead links (404/410)."""
+    return [
+        {"url": r[0], "kind": r[1], "http_status": r[2]}
+        for r in conn.execute(
+            "select url, kind, http_status from failures where crawl_id = ? "
+            "and not (kind = 'http' and http_status in (404, 410)) order by id limit ?",
+            [crawl_id, limit],
+        )
+    ]
+
+
+def last_successes(conn: sqlite3.Connection) -> dict[str, str]:
+    """When each site's last run that stored anything (ok or partial) finished."""
+    return dict(
+        conn.execute(
+            "select site, max(finished_at) from crawls where status in ('ok', 'partial') "
+            "group by site"
+        ).fetchall()
+    )

@@ -85,27 +85,3 @@ def is_crawlable(url: str) -> bool:
         return False
     path = unquote(parts.path)
     return not NON_HTML_EXT.search(path)
-
-
-def is_day_archive(url: str) -> bool:
-    """Day-by-day archive pages link backwards without end: only walked on --backfill."""
-    return bool(DAY_ARCHIVE_PARAM.search(urlsplit(url).query))
-
-
-PAGE_PARAM = re.compile(r"^(page|p|trang|pg|paged|start|offset)$", re.I)
-PAGE_SEGMENT = re.compile(r"/(page|trang|p)[-/]?\d+/?$|-p\d+(\.html?)?$|/\d{1,4}/?$", re.I)
-
-
-def is_next_page(current: str, link: str) -> bool:
-    """Whether `link` pages through the same listing as `current`: same path with
-    only a page parameter changed, or the path plus a page segment (/page/2, /trang-3)."""
-    a, b = urlsplit(current), urlsplit(link)
-    if a.netloc != b.netloc:
-        return False
-    if a.path == b.path:
-        qa, qb = dict(parse_qsl(a.query)), dict(parse_qsl(b.query))
-        changed = {k for k in qa.keys() | qb.keys() if qa.get(k) != qb.get(k)}
-        return bool(changed) and all(PAGE_PARAM.match(k) for k in changed)
-    base_a = PAGE_SEGMENT.sub("", a.path).rstrip("/")
-    base_b = PAGE_SEGMENT.sub("", b.path).rstrip("/")
-    return base_a == base_b and bool(PAGE_SEGMENT.search(b.path))

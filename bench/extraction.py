@@ -4,6 +4,7 @@
     python -m bench.extraction --family a      # one site family only
     python -m bench.extraction --repeat 11 --json build/bench-extraction.json
     python -m bench.extraction --misses        # also print trafilatura's wrong values
+    python -m bench.extraction --real ../shared/real-pages   # real pages saved by others
 
 Inputs are the golden pages in ``tests/fixtures/pages/<family>/*.html`` with the
 records beside them (``*.json``). Each page goes through:
@@ -30,6 +31,12 @@ Reading the output:
   of them alike. Each page's median over the rounds is taken, and the table shows the
   mean of those medians. Ratios are ours / baseline: the project's goal is ours at
   most 1.5x ``bare_extraction(with_metadata=True)``.
+
+``--real DIR`` measures on real pages saved by other people instead (a folder holding
+the pages and a ``records.json`` of reference records, see ``bench/realpages.py``):
+a table per page and per check, ours against trafilatura's ``bare_extraction`` with
+metadata and the date parameters that make it return a time, then a summary line and
+the time per page of each (ours includes its second opinion, a trafilatura run).
 
 Nothing is asserted: machines are noisy, the bench reports and exits 0.
 """
@@ -96,7 +103,7 @@ class Page:
 def load_pages(family: str | None, root: Path = PAGES) -> list[Page]:
     """Every golden page under `root` (of one family, if given), in a stable order."""
     pages = []
-    for path in sorted(root.glob("[a-e]/*.html")):
+    for path in sorted(root.glob("[a-f]/*.html")):
         if family and path.parent.name != family:
             continue
         want = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
@@ -357,7 +364,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="measure on the holdout pages (never tuned on) instead",
     )
+    parser.add_argument(
+        "--real",
+        type=Path,
+        metavar="DIR",
+        help="measure on real pages saved by others (DIR holds records.json)",
+    )
     args = parser.parse_args(argv)
+    if args.real:
+        from bench.realpages import main as real_main
+
+        return real_main(args.real, max(1, args.repeat))
 
     pages = load_pages(args.family, HOLDOUT if args.holdout else PAGES)
     if not pages:

@@ -428,7 +428,7 @@ def scenarios() -> list[Scenario]:
 
 
 def count_matches(db_path: Path, scenario: Scenario) -> int:
-    from archive.datasette_plugin import fts_query
+    from archive.fts import fts_query
 
     conn = sqlite3.connect(db_path)
     conn.create_function("escape_fts", 1, fts_query)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.middlewares import BAD_PAGE_KINDS
-
 # Failure kinds, as recorded in ``failures.kind`` (documented for operators):
 #   http            the server answered 4xx/5xx (http_status says which)
 #   timeout         no answer within DOWNLOAD_TIMEOUT
@@ -19,9 +17,9 @@ from crawler.middlewares import BAD_PAGE_KINDS
 #   too_large       larger than DOWNLOAD_MAXSIZE
 #   too_many_redirects  more than REDIRECT_MAX_TIMES redirects (a loop, usually)
 #   robots          robots.txt forbids the URL
-#   empty, binary, soft_404   a 2xx answer that is no page (see PageGuardMiddleware)
-#   mojibake        the text came out garbled (wrong or double decoding)
 #   store_error     the article could not be written to the database
+# plus the pages archive.accept refuses as failures (its FAILURE_KINDS): empty, binary,
+# soft_404 (a 2xx answer that is no page) and mojibake (garbled text).
 KIND_BY_NAME = {
     "DownloadTimeoutError": "timeout",
     "TimeoutError": "timeout",
@@ -41,17 +39,12 @@ KIND_BY_NAME = {
     # Scrapy cancels a download only when it outgrows DOWNLOAD_MAXSIZE.
     "DownloadCancelledError": "too_large",
     "CancelledError": "too_large",
-    **BAD_PAGE_KINDS,
 }
-# Kinds that are the page's absence rather than a failure of the site or of the run.
-MISSING_KINDS = ("soft_404",)
 
 
 def failure_kind(failure) -> str:
     """The stable kind of a Twisted failure from a request's errback."""
     exc = failure.value
-    if getattr(exc, "kind", None):  # PageGuardMiddleware's own exceptions
-        return exc.kind
     name = type(exc).__name__
     text = str(exc)
     if "robots.txt" in text:

@@ -1,62 +1,27 @@
 """Where crawled items meet the archive: every outcome is written and counted.
 
-Nothing is lost silently: an article is stored in one transaction or, when it cannot
-be (garbage text, a database error), recorded in ``failures`` with a kind; every
-fetch that failed for good is recorded there too, with its HTTP status, a readable
-message and the number of attempts.
+Nothing is lost silently: an accepted article is stored in one transaction (or, when
+the database refuses, recorded as ``store_error``); a page ``accept`` refused as garbage
+or as no page, and every fetch that failed for good, is recorded in ``failures`` with
+its kind, HTTP status, a readable message and the number of attempts. All of it goes
+through the spider's crawl session, which owns the database connection and the counts.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import re
-from collections import Counter
 from http import HTTPStatus
 
-from archive import store
 from archive.store import RawPage
-from crawler.failures import KIND_BY_NAME, MISSING_KINDS
-from crawler.middlewares import is_error_heading
+from crawler.failures import KIND_BY_NAME
+from crawler.items import Accepted, FetchFailed, Refused
 
-logger = logging.getLogger(__name__)
-
-# Vietnamese UTF-8 read as Latin-1/Windows-1252 ("Ã¡", "Æ°", "á»", "Ä‘", "â€œ"),
-# Windows-1258 read as Latin-1 (its tone marks become "Ò", "Ì", "Þ" after a lower-case
-# letter: "QuaÒng", "ðôÌng"), and replacement characters left by a decoding that gave up.
-MOJIBAKE = re.compile(
-    "[ÃÄÅÆ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]"
-    "|á[\u00ba\u00bb]|â\u20ac|Â[\u00a0-\u00bf]|[a-zà-ỹđ][ÒÌÞ]|Þ|\ufffd"
-)
-MOJIBAKE_MIN = 3
 TWISTED_FAILURE = re.compile(r"<twisted\.python\.failure\.Failure [\w.]*?(\w+: [^>]*)>")
 
 
-def garbage_kind(article) -> tuple[str, str] | None:
-    """(kind, message) when an extracted article is not text worth keeping."""
-    if is_error_heading(article.title):
-        return "soft_404", f"error page served as an article: {article.title!r}"
-    text = " ".join(filter(None, (article.title, article.lead, article.body)))
-    found = MOJIBAKE.findall(text)
-    if len(found) >= MOJIBAKE_MIN:
-        sample = ", ".join(dict.fromkeys(found[:20]))
-        return "mojibake", f"garbled text ({len(found)} sequences such as {sample})"
-    return None
-
-
 class ArchivePipeline:
-    """Store articles (with their raw page), record failures, keep the run's counts,
-    and close the ``crawls`` record when the spider stops."""
-
-    def open_spider(self, spider=None):
-        spider = spider or self.spider
-        self.db = store.open_db(spider.db_path)
-        profile = spider.profile
-        store.save_site(self.db, site_row(profile))
-        close_stale_crawls(self.db, profile.name)
-        self.crawl_id = store.start_crawl(self.db, profile.name)
-        spider.crawl_id = self.crawl_id
-        spider.counts = self.counts = Counter()
+    """Store articles (with their raw page), record failures, and close the run's
+    ``crawls`` record when the spider stops."""
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -65,76 +30,34 @@ class ArchivePipeline:
         return pipeline
 
     @property
-    def spider(self):
-        return self.crawler.spider
+    def session(self):
+        return self.crawler.spider.session
+
+    def open_spider(self, spider=None):
+        self.session.open()
 
     def process_item(self, item, spider=None):
-        spider = spider or self.spider
-        kind = item["kind"]
-        if kind == "article":
-            self.store_article(item, spider)
-        elif kind == "skipped":
-            self.counts["skipped"] += 1
-        elif kind == "failure":
-            reason = item["reason"]
-            status = item.get("http_status")
-            if reason == "robots":
-                self.counts["robots_refused"] += 1
-            elif status in (404, 410) or reason in MISSING_KINDS:
-                self.counts["missing"] += 1  # a dead link: recorded, but not a site failure
+        session = self.session
+        if isinstance(item, Accepted):
+            raw = item.raw
+            page = RawPage(raw.body, raw.status, raw.content_type, raw.encoding)
+            session.save_article(item.article, page, item.fetched_at)
+        elif isinstance(item, Refused):
+            rejection = item.rejection
+            if rejection.is_failure:
+                session.failed(
+                    rejection.url,
+                    rejection.kind,
+                    rejection.message,
+                    rejection.http_status,
+                    item.attempts,
+                )
             else:
-                self.counts["failed"] += 1
-            self.record(
-                spider,
-                url=item["url"],
-                kind=reason,
-                message=self.describe(reason, item.get("message"), status),
-                http_status=status,
-                attempts=item.get("attempts", 1),
-            )
+                session.skipped()
+        elif isinstance(item, FetchFailed):
+            message = self.describe(item.kind, item.message, item.http_status)
+            session.failed(item.url, item.kind, message, item.http_status, item.attempts)
         return item
-
-    def store_article(self, item, spider) -> None:
-        article = item["article"]
-        garbage = garbage_kind(article)
-        if garbage:
-            kind, message = garbage
-            self.counts["missing" if kind in MISSING_KINDS else "failed"] += 1
-            self.record(
-                spider, url=article.url, kind=kind, message=message, http_status=item["status"]
-            )
-            return
-        raw = RawPage(item["raw"], item["status"], item["content_type"], item["encoding"])
-        try:
-            outcome = store.save_article(self.db, article, item["fetched_at"], raw=raw)
-        except Exception as exc:  # a full disk or a locked file loses a page, not the run
-            logger.exception("could not store %s", article.url)
-            self.counts["failed"] += 1
-            self.record(
-                spider,
-                url=article.url,
-                kind="store_error",
-                message=f"{type(exc).__name__}: {exc}",
-                http_status=item["status"],
-            )
-            return
-        self.counts[outcome] += 1
-
-    def record(self, spider, *, url, kind, message, http_status=None, attempts=1) -> None:
-        self.counts["last_error"] = f"{kind}: {url}"  # type: ignore[assignment]
-        try:
-            store.record_failure(
-                self.db,
-                url=url,
-                site=spider.profile.name,
-                crawl_id=self.crawl_id,
-                kind=kind,
-                message=message,
-                http_status=http_status,
-                attempts=attempts,
-            )
-        except Exception:
-            logger.exception("could not record the failure of %s (%s: %s)", url, kind, message)
 
     def describe(self, kind: str, message: str | None, status: int | None) -> str:
         """A readable message: Scrapy leaves some exceptions without one, or with a
@@ -162,51 +85,5 @@ class ArchivePipeline:
         return limits.get(kind) or message or kind
 
     def close_spider(self, spider=None, reason: str = "finished"):
-        spider = spider or self.spider
-        stats = self.crawler.stats
-        self.counts["requests"] = stats.get_value("downloader/request_count", 0)
-        status = crawl_status(self.counts, reason)
-        spider.status = status
-        store.finish_crawl(self.db, self.crawl_id, status, dict(self.counts))
-        self.db.close()
-
-
-def close_stale_crawls(db, site: str) -> None:
-    """A crawl still marked running when a new one of the same site starts was killed
-    (one crawl per archive runs at a time: `vnnews crawl` holds a lock): say so."""
-    db.execute(
-        "update crawls set status = 'interrupted', "
-        "last_error = coalesce(last_error, 'killed: the run never finished') "
-        "where site = ? and status = 'running'",
-        [site],
-    )
-    db.conn.commit()
-
-
-def crawl_status(counts: Counter, reason: str) -> str:
-    """ok | refused (robots.txt said no to everything) | failed (nothing came back) |
-    partial (some pages failed) | interrupted."""
-    stored = counts["new"] + counts["updated"] + counts["unchanged"]
-    if reason not in ("finished", "closespider_pagecount", "closespider_itemcount"):
-        return "interrupted"
-    if not stored and counts["robots_refused"] and not counts["skipped"]:
-        return "refused"
-    if not stored and not counts["skipped"] and (counts["failed"] or counts["requests"] <= 1):
-        return "failed"
-    if counts["failed"]:
-        return "partial"
-    return "ok"
-
-
-def site_row(profile) -> dict:
-    return {
-        "name": profile.name,
-        "title": profile.title,
-        "province": profile.province,
-        "family": profile.family,
-        "homepage": profile.homepage,
-        "domains": json.dumps(list(profile.domains)),
-        "status": profile.status,
-        "merged_into": profile.merged_into,
-        "unverified": ", ".join(profile.unverified) or None,
-    }
+        requests = self.crawler.stats.get_value("downloader/request_count", 0)
+        self.session.finish(reason, requests)

@@ -34,11 +34,11 @@ class Progress:
             self.loop.stop()
 
     def report(self, spider):
-        counts = getattr(spider, "counts", {})
+        counts = spider.session.counts
         requests = self.crawler.stats.get_value("downloader/request_count", 0)
         elapsed = int(time.monotonic() - self.started)
         print(
-            f"[{spider.profile.name}] {elapsed}s: {requests} requests, {counts.get('new', 0)} new, "
+            f"[{spider.session.site}] {elapsed}s: {requests} requests, {counts.get('new', 0)} new, "
             f"{counts.get('updated', 0)} updated, {counts.get('skipped', 0)} skipped, "
             f"{counts.get('failed', 0)} failed",
             file=sys.stderr,

@@ -52,9 +52,6 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RetryAfterMiddleware": 550,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.RobotsTxtMiddleware": 100,
-    # After decompression (590) and redirects (600): empty, binary and error pages
-    # served with 200 become failures instead of reaching extraction.
-    "crawler.middlewares.PageGuardMiddleware": 570,
 }
 ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
 EXTENSIONS = {"crawler.progress.Progress": 500}

@@ -1,7 +1,7 @@
 """A news site on loopback that misbehaves on purpose, for the reliability tests.
 
 ``FaultSite`` serves a snapshot folder (``tests.sitegen.build_site`` output) exactly as
-``archive.localsite.LocalSite`` does, except for the paths given a ``Fault``: those
+``vnnews.localsite.LocalSite`` does, except for the paths given a ``Fault``: those
 answer 503 or 429 with ``Retry-After`` a few times and then recover, fail for good
 with 500, hang past the client's timeout, drop the connection before or in the middle
 of the body, loop redirects, stream 20 MB, serve PNG bytes as ``text/html``, an empty
@@ -19,7 +19,6 @@ the client goes away.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import struct
@@ -33,7 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from archive.localsite import LocalSite, _Answer
+from tests.sitegen import golden  # noqa: F401  (the fault tests' golden records)
+from vnnews.localsite import LocalSite, _Answer
 
 LINGER_RESET = struct.pack("ii", 1, 0)  # close with RST
 REPO = Path(__file__).resolve().parent.parent
@@ -312,18 +312,6 @@ def _fault_handler(site: FaultSite) -> type[BaseHTTPRequestHandler]:
 
 # ---------------------------------------------------------------- golden pages
 
-PAGES = REPO / "tests" / "fixtures" / "pages"
-
-
-def golden(family: str) -> list[dict]:
-    """The golden records of a family, each with its page's HTML under "html"."""
-    records = []
-    for case in sorted((PAGES / family).glob("*.json")):
-        record = json.loads(case.read_text(encoding="utf-8"))
-        record["html"] = case.with_suffix(".html").read_text(encoding="utf-8", errors="replace")
-        records.append(record)
-    return records
-
 
 def mojibake(text: str) -> str:
     """Text as a server that decoded UTF-8 as Latin-1 and encoded it again serves it."""
@@ -361,7 +349,7 @@ def encode_cp1258(text: str) -> bytes:
 
 def cli_has_set_option() -> bool:
     """Whether `vnnews crawl` takes ``--set NAME=VALUE`` (Scrapy settings)."""
-    from archive.cli import crawl
+    from vnnews.cli import crawl
 
     return any("--set" in getattr(p, "opts", ()) for p in crawl.params)
 

@@ -1,4 +1,4 @@
-"""Build a small news site, in the snapshot format `archive.localsite` serves, from
+"""Build a small news site, in the snapshot format `vnnews.localsite` serves, from
 article pages: home page, paginated listing, RSS feed, sitemap, JSON listing, plus
 the things a crawler must not store (a video page, a tag page, a missing page) and a
 redirect from an old URL. Used by the end-to-end tests and the benchmarks."""
@@ -180,3 +180,17 @@ def clone_articles(
         new_title = f"{title} (kỳ {n})"
         out.append((new_path, new_title, html.replace(title, new_title)))
     return out
+
+
+PAGES = Path(__file__).parent / "fixtures" / "pages"
+
+
+def golden(family: str) -> list[dict]:
+    """The golden records of a family (tests/fixtures/pages/FAMILY/*.json), each with
+    its page's HTML under "html"."""
+    records = []
+    for case in sorted((PAGES / family).glob("*.json")):
+        record = json.loads(case.read_text(encoding="utf-8"))
+        record["html"] = case.with_suffix(".html").read_text(encoding="utf-8", errors="replace")
+        records.append(record)
+    return records

@@ -7,14 +7,13 @@ Uses Debian's chromium (Playwright's own browser download does not work here).
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 # Shared with the HTTP tests: the same archive, served by the same real command.
-from tests.test_publish import ARTICLES, BODY_DAM_THUY, build_archive, start_datasette
+from tests.sample_archive import ARTICLES, BODY_DAM_THUY
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -34,15 +33,8 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    db_path = build_archive(tmp_path_factory.mktemp("browser") / "browser.db")
-    proc, base = start_datasette(db_path)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+def server(archive_server: str) -> str:
+    return archive_server
 
 
 @pytest.fixture(scope="module")

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterator
-
 import pytest
 
+from tests.sample_archive import ARTICLES
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from tests.test_publish import ARTICLES, build_archive, start_datasette
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    proc, base = start_datasette(build_archive(tmp_path_factory.mktemp("chart") / "chart.db"))
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+def server(archive_server: str) -> str:
+    return archive_server
 
 
 def test_chart_has_one_line_per_newspaper(server: str) -> None:

@@ -189,3 +189,65 @@ def test_vnnews_check_command(db_path):
     conn.commit()
     result = subprocess.run([vnnews, "check", "--db", str(db_path)], capture_output=True, text=True)
     assert result.returncode == 1
+
+
+# ---------------------------------------------------------------- silent papers
+
+
+def crawl_history(db, site: str, runs: list[tuple[str, int]]) -> None:
+    """Finished crawls of a site at given start times (UTC), each with its new articles."""
+    for started, new in runs:
+        db["crawls"].insert(
+            {"site": site, "started_at": started, "finished_at": started, "status": "ok",
+             "new": new, "requests": 10}
+        )  # fmt: skip
+
+
+def hourly(day: int, hours: range, new: int) -> list[tuple[str, int]]:
+    return [(f"2026-03-{day:02d}T{h:02d}:00:00+00:00", new) for h in hours]
+
+
+@pytest.fixture
+def rhythm_db(tmp_path):
+    """Four papers crawled every six hours for a week:
+    - broke: new articles at every run until 3 March, then three days of nothing;
+    - slow: new articles twice a day, quiet for the last 18 hours (under a day);
+    - young: only two productive crawls, so no rhythm yet;
+    - dropped: nobody crawled it after its last new article."""
+    path = tmp_path / "archive.db"
+    db = store.open_db(path)
+    every6 = range(0, 24, 6)
+    for day in range(1, 4):
+        crawl_history(db, "broke", hourly(day, every6, 5))
+    for day in range(4, 7):
+        crawl_history(db, "broke", hourly(day, every6, 0))
+    for day in range(1, 7):
+        crawl_history(
+            db, "slow", [(t, n if i % 2 else 0) for i, (t, n) in enumerate(hourly(day, every6, 2))]
+        )
+    crawl_history(db, "slow", hourly(7, range(0, 13, 6), 0))
+    crawl_history(db, "young", hourly(1, range(0, 7, 6), 1) + hourly(5, every6, 0))
+    crawl_history(db, "dropped", hourly(1, every6, 3))
+    db.close()
+    return path
+
+
+def test_a_paper_whose_crawls_stopped_yielding_is_flagged(rhythm_db):
+    report = check(rhythm_db)
+    rhythm = {name: site["rhythm"] for name, site in report["sites"].items()}
+    assert rhythm["broke"] == {
+        "last_new": "2026-03-03T18:00:00+00:00",
+        "usual_gap_hours": 6.0,
+        "quiet_hours": 72.0,
+        "crawls_since_new": 12,
+        "silent": True,
+    }
+    assert rhythm["slow"]["usual_gap_hours"] == 12.0 and rhythm["slow"]["silent"] is False
+    assert rhythm["young"]["usual_gap_hours"] is None and rhythm["young"]["silent"] is False
+    assert rhythm["dropped"]["crawls_since_new"] == 0 and rhythm["dropped"]["silent"] is False
+    silent = [w for w in report["warnings"] if "no new article" in w]
+    assert silent == [
+        "broke: no new article for 3.0 days (12 crawls since 2026-03-03T18:00:00+00:00); "
+        "new articles usually came every 6 h"
+    ]
+    assert report["ok"] is True  # a warning for the operator, not a damaged file

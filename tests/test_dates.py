@@ -16,7 +16,7 @@ from archive.dates import VN_TZ, FoundDate, find_date, find_dates, parse_date, t
 BASE = datetime(2024, 6, 1, 12, 0, tzinfo=ZoneInfo(VN_TZ))
 
 CASES: list[tuple[str, datetime | None, str | None]] = [
-    # --- DOMAIN.md: phrasings dateparser alone fails on or that broke other crawlers ---
+    # --- docs/domain.md: phrasings dateparser alone fails on or that broke other crawlers ---
     ("Cập nhật: Thứ sáu, 26/10/2012 | 9:55:29 AM", None, "2012-10-26T09:55:29+07:00"),
     ("Thứ Ba, 30/05/2023 08:15 [Lượt xem: 312]", None, "2023-05-30T08:15:00+07:00"),
     ("21 tháng 09 năm 2025", None, "2025-09-21T00:00:00+07:00"),

@@ -13,11 +13,11 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from archive.accept import garbage_kind
 from archive.extract import extract
 from archive.html import content_type_encoding, decode_html
 from archive.quality import FIELDS, normalise
 from archive.sites import generic_profile
-from crawler.pipelines import garbage_kind
 from tests import faultserver as fs
 from tests.sitegen import SiteSpec, article_path, build_site
 

@@ -13,10 +13,9 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from archive.accept import binary_kind, garbage_kind, is_error_heading
 from archive.models import Article
 from archive.quality import FIELDS, normalise
-from crawler.middlewares import binary_kind, is_error_heading
-from crawler.pipelines import garbage_kind
 from tests import faultserver as fs
 from tests.sitegen import SiteSpec, article_path, build_site
 

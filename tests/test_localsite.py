@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.localsite import SNAPSHOT_DIR, LocalSite, serve_snapshot
+from vnnews.localsite import SNAPSHOT_DIR, LocalSite, serve_snapshot
 
 SITES = ["baocaobang", "baotuyenquang"]
 

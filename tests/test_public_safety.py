@@ -34,7 +34,8 @@ from archive.datasette_plugin import (
 from archive.models import Article
 from archive.publish import datasette_args
 from archive.store import RawPage, open_db, save_article
-from tests.test_publish import build_archive, free_port
+from tests.conftest import free_port_number as free_port
+from tests.sample_archive import build_archive
 
 MEMORY_CEILING_MB = 500
 SLOW_SQL = "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c"
@@ -388,7 +389,7 @@ def test_printf_too_long_is_null() -> None:
 
 
 def vnnews(*args: str) -> list[str]:
-    return [sys.executable, "-m", "archive.cli", *args]
+    return [str(Path(sys.executable).with_name("vnnews")), *args]
 
 
 @pytest.fixture()

@@ -7,154 +7,24 @@ file is deliberately not called archive.db: the plugin must serve it as /archive
 
 from __future__ import annotations
 
-import socket
 import sqlite3
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from archive.datasette_plugin import article_path, fts_query, highlight, paragraphs, vn_datetime
+from archive.datasette_plugin import article_path, highlight, paragraphs, vn_datetime
+from archive.fts import fts_query
 from archive.models import Article
 from archive.publish import SETTINGS, TEMPLATES_DIR, datasette_args, is_loopback
-from archive.store import RawPage, finish_crawl, open_db, save_article, save_site, start_crawl
-
-BODY_DAM_THUY = (
-    "Xã Đàm Thủy có thác Bản Giốc nổi tiếng, mỗi năm đón hàng trăm nghìn lượt khách.\n\n"
-    "Người dân Đàm Thủy làm homestay, bán đặc sản địa phương.\n\n"
-    "Chính quyền xã hỗ trợ vốn và đào tạo kỹ năng phục vụ khách."
-)
-
-ARTICLES = [
-    Article(
-        url="https://baocaobang.vn/xa-dam-thuy-phat-trien-du-lich-12345.html",
-        site="baocaobang",
-        title="Xã Đàm Thủy phát triển du lịch cộng đồng",
-        lead="Đàm Thủy (Trùng Khánh) đẩy mạnh du lịch gắn với thác Bản Giốc.",
-        body=BODY_DAM_THUY,
-        author="Bảo Bình",
-        published_at="2023-05-30T09:42:00+07:00",
-        category="Kinh tế",
-        tags=["du lịch", "Trùng Khánh"],
-    ),
-    Article(
-        url="https://baocaobang.vn/trung-khanh-don-khach-23456.html",
-        site="baocaobang",
-        title="Trùng Khánh đón khách dịp nghỉ lễ",
-        lead="Các điểm du lịch trong huyện đông khách.",
-        body="Khu du lịch thác Bản Giốc ở xã Đàm Thủy đón hơn 10.000 lượt khách.",
-        published_at="2023-05-02T18:05:00+07:00",
-        category="Văn hóa",
-    ),
-    # Distractors: "Thủy" without Đàm, and "đầm" (which folds to "đam") without Thủy.
-    Article(
-        url="https://baocaobang.vn/thuy-dien-bao-lac-34567.html",
-        site="baocaobang",
-        title="Thủy điện Bảo Lạc vận hành an toàn",
-        body="Nhà máy thủy điện xả lũ theo quy trình.",
-        published_at="2023-06-10T07:00:00+07:00",
-        category="Kinh tế",
-    ),
-    Article(
-        url="https://baoquangninh.vn/dam-nuoi-tom-45678.html",
-        site="baoquangninh",
-        title="Nuôi tôm trên đầm nước lợ",
-        body="Người dân ven đầm thu hoạch tôm sú.",
-        published_at="2024-01-15T08:30:00+07:00",
-        category="Kinh tế",
-    ),
-    Article(
-        url="https://baocaobang.vn/ha-quang-xay-dung-nong-thon-moi-56789.html",
-        site="baocaobang",
-        title="Hà Quảng xây dựng nông thôn mới",
-        body="Huyện Hà Quảng hoàn thành 12 tiêu chí nông thôn mới.",
-        published_at="2024-02-01T10:00:00+07:00",
-        category="Thời sự",
-    ),
-    Article(
-        url="https://baoquangninh.vn/le-hoi-dinh-lang-67890.html",
-        site="baoquangninh",
-        title="Lễ hội đình làng Trà Cổ",
-        body="Đình Trà Cổ là di tích quốc gia đặc biệt.\n\nLễ hội diễn ra vào tháng Sáu.",
-        published_at="2024-06-01T20:15:00+07:00",
-        category="Văn hóa",
-    ),
-    Article(
-        url="https://baoquangninh.vn/hoc-tap-bac-ho-78901.html",
-        site="baoquangninh",
-        title="Học tập và làm theo tư tưởng Hồ Chí Minh",
-        body="Cán bộ, đảng viên học tập tấm gương đạo đức Hồ Chí Minh.",
-        published_at="2024-05-19T07:30:00+07:00",
-        category="Chính trị",
-    ),
-    Article(
-        url="https://baocaobang.vn/script-89012.html",
-        site="baocaobang",
-        title="<script>alert('xss')</script> Tiêu đề độc hại",
-        body="Đoạn có thẻ <b>in đậm</b> và <script>alert('body')</script> cần được escape.",
-        published_at=None,
-        category="Thử nghiệm",
-    ),
-]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def build_archive(path: Path) -> Path:
-    """A small archive with sites, articles, a crawl and a raw page."""
-    db = open_db(path)
-    save_site(db, {"name": "baocaobang", "title": "Báo Cao Bằng", "province": "Cao Bằng"})
-    save_site(db, {"name": "baoquangninh", "title": "Báo Quảng Ninh", "province": "Quảng Ninh"})
-    crawl_id = start_crawl(db, "baoquangninh")
-    raw = RawPage(b"<html><body>raw page</body></html>", content_type="text/html")
-    for article in ARTICLES:
-        save_article(db, article, raw=raw if article is ARTICLES[0] else None)
-    finish_crawl(db, crawl_id, "finished", {"new": len(ARTICLES), "requests": 9})
-    db.close()
-    return path
-
-
-def start_datasette(db_path: Path) -> tuple[subprocess.Popen, str]:
-    """Run the real `datasette serve` command and wait until it answers."""
-    port = free_port()
-    proc = subprocess.Popen(
-        datasette_args(db_path, "127.0.0.1", port),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"datasette exited: {proc.stdout.read() if proc.stdout else ''}")
-        try:
-            if httpx.get(base + "/archive.json", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("datasette did not start in 30 s")
+from archive.store import open_db, save_article
+from tests.sample_archive import ARTICLES, BODY_DAM_THUY
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    db_path = build_archive(tmp_path_factory.mktemp("publish") / "my-archive.db")
-    proc, base = start_datasette(db_path)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+def server(archive_server: str) -> str:
+    return archive_server
 
 
 @pytest.fixture(scope="module")
@@ -506,19 +376,13 @@ def test_table_page_folds_column_descriptions(client: httpx.Client) -> None:
 
 
 @pytest.fixture(scope="module")
-def big_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def big_archive(tmp_path_factory: pytest.TempPathFactory, datasette) -> tuple[str, Path]:
     """12,000 synthetic articles (bench/search.py): `tinh` is in ~98% of them."""
     from bench.search import build
 
     db_path = tmp_path_factory.mktemp("big") / "big.db"
     build(db_path, 12_000)
-    proc, base = start_datasette(db_path)
-    yield base, db_path
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    return datasette(db_path), db_path
 
 
 def test_common_word_table_search_skips_count_and_facets(big_archive: tuple[str, Path]) -> None:
@@ -558,3 +422,35 @@ def test_common_word_table_search_skips_count_and_facets(big_archive: tuple[str,
         # A reader's own _nocount=1 is kept.
         mine = c.get("/archive/articles.json", params={"_search": "phja oac", "_nocount": "1"})
         assert mine.json()["filtered_table_rows_count"] is None
+
+
+def test_front_page_shows_mergers_and_silent_papers(tmp_path: Path, datasette) -> None:
+    """The whole registry in `sites`: a reader sees that Báo Hà Giang's archive now sits
+    with Tuyên Quang, and an operator sees the paper whose crawls stopped yielding."""
+    from archive.sites import SITES
+    from archive.store import save_sites
+
+    db = open_db(tmp_path / "archive.db")
+    save_sites(db, SITES.values())
+    for site, host in (("baohagiang", "baohagiang.vn"), ("baotuyenquang", "baotuyenquang.vn")):
+        save_article(db, Article(url=f"https://{host}/a/202401/bai-1/", site=site,
+                                 title=f"Bài của {site}", body="Nội dung. " * 20))  # fmt: skip
+    for day in range(1, 7):
+        for hour in (0, 6, 12, 18):
+            started = f"2026-03-{day:02d}T{hour:02d}:00:00+00:00"
+            db["crawls"].insert({"site": "baohagiang", "started_at": started, "status": "ok",
+                                 "finished_at": started, "new": 4 if day <= 3 else 0})  # fmt: skip
+    db.close()
+    base = datasette(tmp_path / "archive.db")
+    html = httpx.get(base + "/", timeout=10).text
+    row = httpx.get(
+        base + "/archive/sites/baohagiang.json", params={"_shape": "objects"}, timeout=10
+    ).json()["rows"][0]
+    assert "Hà Giang <span" in html and "(nay thuộc Tuyên Quang)" in html
+    assert "Sáp nhập năm 2025 vào" in html
+    assert "Báo và Phát thanh, Truyền hình Tuyên Quang</a>" in html
+    assert "Trước năm 2025: Báo Tuyên Quang." in html
+    assert html.count("⚠") == 1 and "12 lần thu thập gần đây không có bài mới" in html
+    assert (row["province"], row["province_now"], row["status"], row["merged_into"]) == (
+        "Hà Giang", "Tuyên Quang", "merged", "baotuyenquang",
+    )  # fmt: skip

@@ -308,7 +308,7 @@ def serve_snapshot(root: Path, host: str = "127.0.0.1", port: int = 0) -> LocalS
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m archive.localsite [FOLDER ...]``: serve snapshot folders until Ctrl-C."""
+    """``python -m vnnews.localsite [FOLDER ...]``: serve snapshot folders until Ctrl-C."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("folders", nargs="*", type=Path, help="default: every bundled site")
     parser.add_argument("--host", default="127.0.0.1")

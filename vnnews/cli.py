@@ -1,4 +1,7 @@
-"""The `vnnews` command: crawl newspapers into SQLite, publish them with Datasette."""
+"""The `vnnews` command: crawl newspapers into SQLite, publish them with Datasette.
+
+The CLI sits above both packages: it drives ``crawler`` (Scrapy) and ``archive`` (the
+library); neither of them imports it, and ``archive`` never imports ``crawler``."""
 
 from __future__ import annotations
 
@@ -198,6 +201,8 @@ def run_crawl(
 ) -> list[dict]:
     """Run the spider for each (target, base_url) job in one Scrapy process, all sites
     at once, with `settings` over crawler/settings.py; return this run's ``crawls`` rows."""
+    # Imported here: Scrapy and the extractor take a second to load, which `vnnews
+    # serve` and `vnnews sites` need not pay.
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
 
@@ -230,11 +235,11 @@ def run_crawl(
     db = store.open_db(db_path)
     results = []
     for crawler in crawlers:
-        crawl_id = getattr(crawler.spider, "crawl_id", None)
-        row = db["crawls"].get(crawl_id) if crawl_id else None
+        session = getattr(crawler.spider, "session", None)
+        row = store.get_crawl(db, session.crawl_id) if session and session.crawl_id else None
         if row is None:
             row = {
-                "site": getattr(getattr(crawler.spider, "profile", None), "name", "?"),
+                "site": session.site if session else "?",
                 "status": "failed",
                 "last_error": "the spider did not start",
             }
@@ -243,17 +248,7 @@ def run_crawl(
     return results
 
 
-SUMMARY_COLUMNS = (
-    "status",
-    "requests",
-    "new",
-    "updated",
-    "unchanged",
-    "skipped",
-    "failed",
-    "missing",
-    "robots_refused",
-)
+SUMMARY_COLUMNS = ("status", *store.CRAWL_COUNTS)
 
 
 def print_summary(results: list[dict]) -> None:
@@ -313,41 +308,93 @@ def _serve(db_path: str, host: str, port: int) -> None:
     "--db",
     "db_path",
     type=click.Path(dir_okay=False),
-    help="Show each site's archive counts from this DB.",
+    help="Add each paper's archive counts and last crawl from this DB.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per paper).")
 def sites(db_path, as_json):
-    """List the registered newspapers (with article counts when --db is given)."""
-    counts = store.site_counts(store.open_db(db_path)) if db_path and Path(db_path).exists() else {}
-    rows = []
-    for profile in SITES.values():
-        c = counts.get(profile.name, {})
-        rows.append(
-            {
-                "name": profile.name,
-                "title": profile.title,
-                "family": profile.family,
-                "status": profile.status,
-                "merged_into": profile.merged_into,
-                "domains": list(profile.domains),
-                "unverified": list(profile.unverified),
-                "scheduled": profile.scheduled,
-                "note": profile.note,
-                "articles": c.get("articles", 0),
-                "last": c.get("last"),
-            }
-        )
+    """List the registered newspapers by province: today's 34 provinces, each with its
+    outlet and the papers merged into it in 2025 (their archives keep their own name).
+    With --db, each paper's article count, newest article and last crawl.
+
+    \b
+    Examples:
+      vnnews sites
+      vnnews sites --db archive.db
+      vnnews sites --json | jq '.[] | select(.status == "merged") | .name'
+    """
+    db = store.open_db(db_path) if db_path and Path(db_path).exists() else None
+    rows = registry_rows(db)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    for r in rows:
-        status = r["status"] if not r["merged_into"] else f"merged → {r['merged_into']}"
-        if r["status"] == "active" and not r["scheduled"]:
-            status += " (not in --all)"
-        line = f"{r['name']:<16} {r['title']:<46} {r['family'] or '-':<3} {status:<26} {', '.join(r['domains'])}"
-        if db_path:
-            line += f"  [{r['articles']} articles, latest {r['last'] or '-'}]"
-        click.echo(line)
+    for province, members in group_by_province(rows).items():
+        formers = sorted({r["province"] for r in members if r["province"]})
+        merged = f"  (since 2025: {' + '.join(formers)})" if len(formers) > 1 else ""
+        click.echo(f"{province}{merged}")
+        for r in members:
+            click.echo(site_line(r, db is not None))
+    active = sum(r["status"] == "active" for r in rows)
+    click.echo(f"\n{len(rows)} papers: {active} active, {len(rows) - active} merged or stopped")
+
+
+def registry_rows(db=None) -> list[dict]:
+    """The registry as plain rows, in registry order (grouped by today's province);
+    with a database, each paper's archive counts and last crawl."""
+    counts = store.site_counts(db) if db is not None else {}
+    crawls = store.last_crawls(db) if db is not None else {}
+    merged_from: dict[str, list[str]] = {}
+    for profile in SITES.values():
+        if profile.merged_into:
+            merged_from.setdefault(profile.merged_into, []).append(profile.name)
+    rows = []
+    for profile in SITES.values():
+        row = {
+            "name": profile.name,
+            "title": profile.title,
+            "former_title": profile.former_title,
+            "province": profile.province,
+            "province_now": profile.province_now,
+            "family": profile.family,
+            "status": profile.status,
+            "merged_into": profile.merged_into,
+            "merged_from": merged_from.get(profile.name, []),
+            "homepage": profile.homepage,
+            "domains": list(profile.domains),
+            "feeds": list(profile.feeds),
+            "sitemaps": list(profile.sitemaps),
+            "unverified": list(profile.unverified),
+            "scheduled": profile.scheduled,
+            "note": profile.note,
+        }
+        if db is not None:
+            c = counts.get(profile.name, {})
+            row.update(articles=c.get("articles", 0), latest=c.get("last"))
+            row["last_crawl"] = crawls.get(profile.name)
+        rows.append(row)
+    return rows
+
+
+def group_by_province(rows: list[dict]) -> dict[str, list[dict]]:
+    """Rows by today's province, the active outlet first, then the papers merged into it."""
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row["province_now"] or "?", []).append(row)
+    return {k: sorted(v, key=lambda r: r["status"] != "active") for k, v in groups.items()}
+
+
+def site_line(r: dict, with_db: bool) -> str:
+    status = r["status"] if not r["merged_into"] else f"merged → {r['merged_into']}"
+    if r["status"] == "active" and not r["scheduled"]:
+        status += " (not in --all)"
+    indent = "    " if r["status"] != "active" else "  "
+    title = r["title"] + (f" ({r['province']})" if r["province"] != r["province_now"] else "")
+    name = f"{indent}{r['name']}"
+    line = f"{name:<20} {title:<46} {r['family'] or '-':<2} {status:<26} {', '.join(r['domains'])}"
+    if with_db:
+        crawl = r["last_crawl"] or {}
+        last = f"{crawl.get('started_at')} {crawl.get('status')}" if crawl else "never"
+        line += f"  [{r['articles']} articles, latest {r['latest'] or '-'}, last crawl {last}]"
+    return line
 
 
 @cli.command()
@@ -362,18 +409,25 @@ def sites(db_path, as_json):
 def reextract(db_path, site):
     """Rebuild articles from the raw pages stored in the archive, with no network:
     run it after the extractor improves."""
-    from archive.extract import article_verdict, extract
+    from archive.accept import RawResponse, Rejection, accept
     from archive.sites import generic_profile
 
     db = store.open_db(db_path)
     counts: dict[str, int] = {}
     for page in store.iter_pages(db, site):
         profile = SITES.get(page["site"]) or generic_profile(page["url"])
-        article = extract(page["html"], page["url"], profile, encoding=page.get("encoding"))
-        article.site = page["site"]
-        ok, _ = article_verdict(article, profile)
-        outcome = store.save_article(db, article, page["fetched_at"]) if ok else "not an article"
-        counts[outcome] = counts.get(outcome, 0) + 1
+        headers = {"Content-Type": page["content_type"]} if page["content_type"] else {}
+        raw = RawResponse(page["url"], page["status"] or 200, headers, page["html"])
+        outcome = accept(raw, page["url"], profile)
+        if isinstance(outcome, Rejection):
+            # What a crawl would refuse is not stored, whatever stored it before.
+            reason = "not an article" if outcome.kind == "not_article" else outcome.kind
+            counts[reason] = counts.get(reason, 0) + 1
+            continue
+        outcome.site = page["site"]
+        outcome.url = page["url"]  # the page keeps the address it is archived under
+        result = store.save_article(db, outcome, page["fetched_at"])
+        counts[result] = counts.get(result, 0) + 1
     click.echo(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no stored pages")
 
 
@@ -466,16 +520,15 @@ def check(db_path, as_json):
 def demo(db_path, port, host, no_serve):
     """Build an archive from the snapshot bundled in the repository (no network: the
     snapshot is served on a local port and crawled like a real site), then serve it."""
-    from archive.localsite import LocalSite
     from archive.publish import CannotServe, check_port_free
+    from vnnews.localsite import SNAPSHOT_DIR, LocalSite
 
     if not no_serve:
         try:
             check_port_free(host, port)  # before the crawl, not after it
         except CannotServe as error:
             raise click.ClickException(str(error)) from None
-    snapshot = Path(__file__).parent / "snapshot"
-    sites_dirs = sorted(p for p in snapshot.iterdir() if p.is_dir() and p.name in SITES)
+    sites_dirs = sorted(p for p in SNAPSHOT_DIR.iterdir() if p.is_dir() and p.name in SITES)
     servers = [LocalSite(p).start() for p in sites_dirs]
     try:
         for folder, server in zip(sites_dirs, servers, strict=True):

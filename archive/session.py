@@ -1,0 +1,224 @@
+"""One crawl run of one site: everything the run knows and writes, in one object.
+
+A ``CrawlSession`` owns the run's database connection, its ``crawls`` record (id and
+counts), the article URLs archived before it started ("known ground"), and what earlier
+runs learnt about discovery URLs (feeds, sitemaps, listing pages). The spider asks it,
+the pipeline writes through it, the progress report reads it; none of them touches the
+database or keeps crawl state of its own. No Scrapy here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+import sqlite_utils
+
+from archive import discover, store
+from archive.accept import MISSING_KINDS
+from archive.models import Article
+from archive.scope import Scope
+from archive.sites import SITES
+from archive.store import RawPage
+from archive.urls import canonicalize, is_crawlable
+
+logger = logging.getLogger(__name__)
+
+# Scrapy's close reasons for a run that ended by itself (not killed or cancelled).
+FINISHED_REASONS = ("finished", "closespider_pagecount", "closespider_itemcount")
+
+
+@dataclass
+class CrawlSession:
+    db_path: str
+    scope: Scope
+    refresh: bool = False  # fetch archived articles again
+    backfill: bool = False  # walk listings and sitemaps to the end
+    max_articles: int = 0  # articles scheduled per run (0: no limit)
+    db: sqlite_utils.Database | None = None
+    crawl_id: int | None = None
+    # Article URLs archived before this run started, with when they were fetched:
+    # "known ground", where an incremental run stops walking listings.
+    known: dict[str, str] = field(default_factory=dict)
+    # What earlier runs learnt about feeds, sitemaps, probes and listing pages, by URL.
+    memory: dict[str, dict] = field(default_factory=dict)
+    # Whether the previous run of this site was killed before it finished.
+    resumed: bool = False
+    counts: Counter = field(default_factory=Counter)
+    # URLs requested this run (each once), and how many of them were articles.
+    seen: set[str] = field(default_factory=set)
+    articles_scheduled: int = 0
+    last_error: str | None = None
+    crawl_status: str | None = None  # set by finish(): ok | partial | failed | ...
+
+    @property
+    def site(self) -> str:
+        return self.scope.profile.name
+
+    def open(self) -> CrawlSession:
+        """Open the database, register the site, start the run's ``crawls`` record and
+        load what earlier runs left. Safe to call twice."""
+        if self.db is not None:
+            return self
+        self.db = db = store.open_db(self.db_path)
+        store.save_sites(db, SITES.values())  # the registry, merger history included
+        store.save_site(db, store.site_record(self.scope.profile))
+        store.close_stale_crawls(db, self.site)
+        self.crawl_id = store.start_crawl(db, self.site)
+        self.known = {} if self.refresh else store.known_fetched(db, self.site)
+        self.memory = store.recall(db, self.site)
+        previous = store.previous_crawl(db, self.site, self.crawl_id)
+        # The last run was killed: the listings it never reached are not known ground.
+        self.resumed = bool(previous) and previous["status"] in ("running", "interrupted")
+        return self
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+    @property
+    def walk_all(self) -> bool:
+        """Walk every listing and sitemap to its end: on --backfill, or after a killed
+        run (the listings it never reached are not known ground yet)."""
+        return self.backfill or self.resumed
+
+    def budget_spent(self) -> bool:
+        return bool(self.max_articles) and self.articles_scheduled >= self.max_articles
+
+    def last_success(self) -> str | None:
+        """When the newest archived article was fetched: sitemaps not modified since
+        hold nothing new."""
+        return max(self.known.values(), default=None)
+
+    # ------------------------------------------------------------ discovery memory
+
+    def wants_article(self, url: str, lastmod: str | None = None) -> bool:
+        """Whether a candidate article URL (in fetch form) is worth a request this run;
+        ``lastmod`` is what a sitemap says of it."""
+        if not self.scope.owns(url) or not is_crawlable(url) or self.budget_spent():
+            return False
+        if url in self.known and not discover.is_newer(lastmod, self.known[url]):
+            return False  # archived, and no sitemap says it changed since
+        if url in self.memory and not self.worth_checking(url):
+            return False  # an old address of an archived article, or gone (404) lately
+        return self.scope.profile.is_article_url(url) is not False
+
+    def worth_checking(self, url: str) -> bool:
+        """Whether to fetch a discovery URL again, given what earlier runs noted."""
+        row = self.memory.get(self.scope.fetch_url(canonicalize(url)))
+        return discover.worth_checking(row, self.walk_all)
+
+    def remember(self, url: str, kind: str, status: str, article_links: int | None = None) -> None:
+        """Note what a discovery URL gave this run, for the next incremental run."""
+        if self.db is not None:
+            store.remember(self.db, self.site, canonicalize(url), kind, status, article_links)
+
+    def remember_redirects(self, old_urls: list[str], to_article: bool) -> None:
+        """Old addresses that redirected to a page: an article's are aliases, not to
+        be followed again."""
+        for url in old_urls:
+            self.remember(url, "redirect", "alias" if to_article else "ok", 0)
+
+    def listings_to_walk(
+        self,
+        page_url: str,
+        links: list[str],
+        articles: list[str],
+        depth: int,
+        max_depth: int,
+        is_start: bool = False,
+    ) -> list[tuple[str, int]]:
+        """The non-article links of a listing page to walk on, with their depth.
+
+        Listings are walked only while they still lead somewhere new: an incremental
+        run stops at known ground, a backfill walks to the end. Paging through one
+        listing (?page=2, /trang-3) is not a step away from the start: long listings
+        are walked to their end, other links only so far.
+        """
+        fresh = any(u not in self.known for u in articles)
+        if depth >= max_depth or not (is_start or self.walk_all or fresh) or self.budget_spent():
+            return []
+        walk = []
+        for url in links:
+            if url in articles or (discover.is_day_archive(url) and not self.backfill):
+                continue
+            if not self.worth_checking(url):
+                continue  # a page that led to no article last time (video, contact...)
+            walk.append((url, depth if discover.is_next_page(page_url, url) else depth + 1))
+        return walk
+
+    # ------------------------------------------------------------ outcomes
+
+    def save_article(self, article: Article, raw: RawPage, fetched_at: str) -> None:
+        """Store an accepted article with its raw page; a database error loses this
+        page (recorded as ``store_error``), not the run."""
+        try:
+            outcome = store.save_article(self.db, article, fetched_at, raw=raw)
+        except Exception as exc:  # a full disk or a locked file
+            logger.exception("could not store %s", article.url)
+            self.failed(article.url, "store_error", f"{type(exc).__name__}: {exc}", raw.status)
+            return
+        self.counts[outcome] += 1
+
+    def skipped(self) -> None:
+        """A page that is not an article: counted, not stored."""
+        self.counts["skipped"] += 1
+
+    def failed(
+        self,
+        url: str,
+        kind: str,
+        message: str,
+        http_status: int | None = None,
+        attempts: int = 1,
+    ) -> None:
+        """A page that could not be archived: counted by what it means for the site,
+        and recorded in ``failures`` with its kind."""
+        if kind == "robots":
+            self.counts["robots_refused"] += 1
+        elif http_status in (404, 410) or kind in MISSING_KINDS:
+            self.counts["missing"] += 1  # a dead link: recorded, but not a site failure
+        else:
+            self.counts["failed"] += 1
+        self.last_error = f"{kind}: {url}"
+        try:
+            store.record_failure(
+                self.db,
+                url=url,
+                site=self.site,
+                crawl_id=self.crawl_id,
+                kind=kind,
+                message=message,
+                http_status=http_status,
+                attempts=attempts,
+            )
+        except Exception:
+            logger.exception("could not record the failure of %s (%s: %s)", url, kind, message)
+
+    def finish(self, reason: str, requests: int) -> str:
+        """Close the run's ``crawls`` record with its status and counts, and the
+        database; return the status."""
+        self.counts["requests"] = requests
+        self.crawl_status = crawl_status(self.counts, reason)
+        if self.db is not None:
+            counts = {**self.counts, "last_error": self.last_error}
+            store.finish_crawl(self.db, self.crawl_id, self.crawl_status, counts)
+        self.close()
+        return self.crawl_status
+
+
+def crawl_status(counts: Counter, reason: str) -> str:
+    """ok | refused (robots.txt said no to everything) | failed (nothing came back) |
+    partial (some pages failed) | interrupted."""
+    stored = counts["new"] + counts["updated"] + counts["unchanged"]
+    if reason not in FINISHED_REASONS:
+        return "interrupted"
+    if not stored and counts["robots_refused"] and not counts["skipped"]:
+        return "refused"
+    if not stored and not counts["skipped"] and (counts["failed"] or counts["requests"] <= 1):
+        return "failed"
+    if counts["failed"]:
+        return "partial"
+    return "ok"

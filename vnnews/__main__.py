@@ -1,0 +1,3 @@
+from vnnews.cli import cli
+
+cli()
