@@ -415,7 +415,8 @@ def reextract(db_path, site):
             continue
         outcome.site = page["site"]
         outcome.url = page["url"]  # the page keeps the address it is archived under
-        result = store.save_article(db, outcome, page["fetched_at"])
+        # The same capture read again: the current version is rewritten, not added to.
+        result = store.save_article(db, outcome, page["fetched_at"], new_version=False)
         counts[result] = counts.get(result, 0) + 1
     click.echo(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no stored pages")
 
