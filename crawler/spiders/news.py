@@ -222,7 +222,6 @@ class NewsSpider(scrapy.Spider):
 
     def parse_page(self, response: Response):
         """Any page: hand it to acceptance, yield the outcome, then follow its links."""
-        content_type = response.headers.get("Content-Type")
         headers = dict(response.headers.to_unicode_dict())  # kept with the raw capture
         raw = RawResponse(response.url, response.status, headers, response.body)
         final = canonicalize(response.url)
