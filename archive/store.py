@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
+from archive import reprints
 from archive.models import Article
 
 SCHEMA_VERSION = 1
@@ -338,7 +339,90 @@ def save_article(
             "insert or ignore into article_tags (url, tag) values (?, ?)",
             [(article.url, tag) for tag in dict.fromkeys(article.tags)],
         )
+        link_reprints(conn, article.url, fetched_at)
     return outcome
+
+
+# ---------------------------------------------------------------- reprints
+
+
+def _candidate(conn: sqlite3.Connection, url: str) -> tuple[reprints.Candidate, set[str]] | None:
+    row = conn.execute(
+        "select url, site, published_at, first_seen_at, source, lead, body from articles "
+        "where url = ?",
+        [url],
+    ).fetchone()
+    if row is None:
+        return None
+    return reprints.Candidate(*row[:5]), reprints.shingles(reprints.article_text(row[5], row[6]))
+
+
+def link_reprints(conn: sqlite3.Connection, url: str, at: str) -> None:
+    """Index an article's text (text_bands) and link it with the articles of other
+    outlets that carry the same text (reprints): every reprint points at the group's
+    original (archive/reprints.py decides which)."""
+    found = _candidate(conn, url)
+    conn.execute("delete from text_bands where url = ?", [url])
+    conn.execute("delete from reprints where url = ? or original_url = ?", [url, url])
+    if found is None or len(found[1]) < reprints.MIN_SHINGLES:
+        return
+    article, runs = found
+    keys = reprints.bands(runs)
+    conn.executemany(
+        "insert or ignore into text_bands (band, key, url) values (?, ?, ?)",
+        [(band, key, url) for band, key in keys],
+    )
+    values = ", ".join("(?, ?)" for _ in keys)
+    nearby = conn.execute(
+        f"with q(band, key) as (values {values}) select distinct t.url from q "
+        "join text_bands t on t.band = q.band and t.key = q.key where t.url != ?",
+        [v for pair in keys for v in pair] + [url],
+    ).fetchall()
+    matches: dict[str, tuple[reprints.Candidate, float]] = {}
+    for (other_url,) in nearby:
+        other = _candidate(conn, other_url)
+        if other is None or other[0].site == article.site:
+            continue  # one paper's own copies are not reprints
+        if reprints.is_reprint(runs, other[1]):
+            matches[other_url] = (other[0], reprints.similarity(runs, other[1]))
+    if not matches:
+        return
+    original, reason = reprints.original_of([article] + [c for c, _ in matches.values()])
+    if original is article:
+        for other_url, (_, score) in matches.items():
+            conn.execute("delete from reprints where url = ?", [other_url])
+            _save_reprint(conn, other_url, url, score, reason, at)
+    else:
+        _save_reprint(conn, url, original.url, matches[original.url][1], reason, at)
+
+
+def _save_reprint(
+    conn: sqlite3.Connection, url: str, original: str, score: float, reason: str, at: str
+) -> None:
+    conn.execute(
+        "insert or replace into reprints (url, original_url, similarity, reason, found_at) "
+        "values (?, ?, ?, ?, ?)",
+        [url, original, round(score, 3), reason, at],
+    )
+
+
+def article_links(conn: sqlite3.Connection, url: str) -> dict[str, list[dict]]:
+    """An article's originals and its reprints elsewhere, for its page."""
+    originals = conn.execute(
+        "select r.original_url as url, a.site, a.title, r.similarity from reprints r "
+        "left join articles a on a.url = r.original_url where r.url = ?",
+        [url],
+    ).fetchall()
+    copies = conn.execute(
+        "select r.url, a.site, a.title, r.similarity from reprints r "
+        "left join articles a on a.url = r.url where r.original_url = ? order by r.url",
+        [url],
+    ).fetchall()
+    keys = ("url", "site", "title", "similarity")
+    return {
+        "originals": [dict(zip(keys, r, strict=True)) for r in originals],
+        "reprints": [dict(zip(keys, r, strict=True)) for r in copies],
+    }
 
 
 def article_row(article: Article, digest: str, first_seen: str, fetched_at: str) -> dict:
