@@ -406,6 +406,46 @@ def _save_reprint(
     )
 
 
+def article_history(conn: sqlite3.Connection, url: str) -> dict:
+    """What an article page shows besides its text: its versions (oldest first), its
+    raw captures, its takedowns, its originals and reprints elsewhere."""
+    if "article_versions" not in table_names(conn):
+        return {"versions": [], "captures": [], "takedowns": [], "originals": [], "reprints": []}
+    keys = ("version", "fetched_at", "title", "lead", "body", "author", "published_at")
+    versions = [
+        dict(zip(keys, r, strict=True))
+        for r in conn.execute(
+            f"select {', '.join(keys)} from article_versions where url = ? order by version",
+            [url],
+        )
+    ]
+    captures = [
+        {"id": r[0], "fetched_at": r[1], "status": r[2]}
+        for r in conn.execute(
+            "select id, fetched_at, status from captures where url = ? order by id", [url]
+        )
+    ]
+    takedowns = [
+        {"removed_at": r[0], "reason": r[1], "restored_at": r[2]}
+        for r in conn.execute(
+            "select removed_at, reason, restored_at from takedowns where url = ? order by id",
+            [url],
+        )
+    ]
+    return {"versions": versions, "captures": captures, "takedowns": takedowns,
+            **article_links(conn, url)}  # fmt: skip
+
+
+def get_capture(conn: sqlite3.Connection, capture_id: int) -> tuple[dict, bytes] | None:
+    """One raw capture (its row without the body, and the body decompressed)."""
+    cursor = conn.execute("select * from captures where id = ?", [capture_id])
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    capture = dict(zip([d[0] for d in cursor.description], row, strict=True))
+    return capture, gzip.decompress(capture.pop("body_gz"))
+
+
 def article_links(conn: sqlite3.Connection, url: str) -> dict[str, list[dict]]:
     """An article's originals and its reprints elsewhere, for its page."""
     originals = conn.execute(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -209,3 +210,25 @@ def test_the_recheck_schedule_looks_again_soon_after_publication():
     assert recheck.is_due(undated, now)
     many = [row(1 + n / 100, 1) for n in range(20)]
     assert recheck.due(many, now, limit=5) == [r["url"] for r in many[:5]]  # youngest first
+
+
+def test_article_pages_show_edits_takedowns_and_stored_copies(edited, datasette):
+    import httpx
+    from datasette.utils import tilde_encode
+
+    base = datasette(edited["db"])
+    client = httpx.Client(base_url=base, timeout=30)
+    page = client.get("/archive/articles/" + tilde_encode(url_of(edited, edited["edits"][0])))
+    assert page.status_code == 200
+    assert "sửa 1 lần" in page.text and "<ins>ĐÍNH CHÍNH:</ins>" in page.text
+    removed = client.get("/archive/articles/" + tilde_encode(url_of(edited, edited["removals"][0])))
+    assert "Bài đã bị gỡ khỏi trang báo" in removed.text
+    links = re.findall(r'href="(/ban-luu/\d+)"', page.text + removed.text)
+    assert len(links) == 3  # two captures of the edited article, one of the removed one
+    for link in links:
+        copy = client.get(link)
+        assert copy.status_code == 200
+        assert "default-src 'none'" in copy.headers["content-security-policy"]
+        assert 'sandbox=""' in copy.text and "Bản lưu trong kho lưu trữ" in copy.text
+        assert "&lt;script" not in copy.text.lower()  # nothing that runs, even sandboxed
+    assert client.get("/ban-luu/999999").status_code == 404
