@@ -95,7 +95,9 @@ def cross_check(
     warnings: list[str] = []
     kept = list(ours)
     bags = [Counter(words(p)) for p in kept]
+    sets = [set(bag) for bag in bags]
     aside = [Counter(words(p)) for p in seen if p]
+    aside_sets = [set(bag) for bag in aside]
     kept_words: Counter = Counter()
     for bag in bags:
         kept_words.update(bag)
@@ -114,9 +116,10 @@ def cross_check(
         agreed = sum((theirs_words & kept_words).values()) >= MATCH * size
         known = sum((theirs_words & everything).values()) >= MATCH * size
         found.append((agreed, known, size))
-        if best_match(theirs_words, size, aside)[1] >= MATCH:
+        vocabulary = set(theirs_words)
+        if best_match(vocabulary, aside_sets)[1] >= MATCH:
             continue  # a caption or the headline, set aside on purpose
-        best, share = best_match(theirs_words, size, bags)
+        best, share = best_match(vocabulary, sets)
         if best is None or share < 0.8 or not same_paragraph(bags[best], theirs_words):
             continue
         lost = Counter(NUMBER.findall(paragraph)) - Counter(NUMBER.findall(kept[best]))
@@ -126,7 +129,7 @@ def cross_check(
                 f"{', '.join(sorted(lost))}"
             )
             kept[best] = paragraph
-            bags[best] = theirs_words
+            bags[best], sets[best] = theirs_words, vocabulary
     our_words = sum(len(words(p)) for p in kept)
     gap = gap_words(found)
     if gap >= GAP_WORDS:
@@ -177,11 +180,14 @@ def same_paragraph(ours: Counter, theirs: Counter) -> bool:
     return overlap >= 0.8 * sum(ours.values()) and overlap >= 0.8 * sum(theirs.values())
 
 
-def best_match(bag: Counter, size: int, bags: list[Counter]) -> tuple[int | None, float]:
-    """The index of our paragraph holding most of a paragraph's words, and that share."""
+def best_match(vocabulary: set, candidates: list[set]) -> tuple[int | None, float]:
+    """The index of the candidate holding most of a paragraph's distinct words, and
+    that share (sets, not counts: this runs for every pair of paragraphs)."""
     best, share = None, 0.0
-    for i, ours in enumerate(bags):
-        overlap = sum((bag & ours).values()) / size
+    if not vocabulary:
+        return best, share
+    for i, other in enumerate(candidates):
+        overlap = len(vocabulary & other) / len(vocabulary)
         if overlap > share:
             best, share = i, overlap
     return best, share
