@@ -11,8 +11,13 @@ Installed as the ``datasette`` entry point ``vnnews``; it does a few small jobs:
 - **The database is always served as ``archive``**, whatever the file is called, so
   URLs, metadata and templates (``row-archive-articles.html``) do not depend on it.
 - **Safe public defaults**: the ``/-/`` pages that reveal file paths, versions,
-  settings and threads answer 404, and ``/robots.txt`` asks crawlers to stay away
-  (facet and search URLs are endless and expensive).
+  settings and threads answer 404, anything but GET and HEAD answers 405, and
+  ``/robots.txt`` asks crawlers to stay away (facet and search URLs are endless and
+  expensive).
+- **Safe public SQL**: every value, SQLite's heap and each query's result are
+  capped, the pragma tables that reveal paths are denied (:func:`limit_connection`),
+  and user SQL and canned queries may each hold only a third of the SQL threads
+  (:func:`query_kind`).
 - **Tidier defaults**: the raw-page blob is left out of ``/archive/pages`` unless
   asked for, a blank ``?_search=`` means no search, and table pages fold their long
   list of column descriptions.
@@ -26,19 +31,27 @@ Installed as the ``datasette`` entry point ``vnnews``; it does a few small jobs:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sqlite3
+import sys
+import threading
 import time
+import traceback
 import urllib.parse
-from collections.abc import Awaitable, Callable
+import weakref
+from collections.abc import Awaitable, Callable, Collection
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from datasette import hookimpl
 from datasette.database import Database, QueryInterrupted
-from datasette.utils import await_me_maybe, tilde_encode
+from datasette.handle_exception import handle_exception as default_handle_exception
+from datasette.utils import allowed_pragmas, await_me_maybe, tilde_encode
 from datasette.utils.asgi import Response
+from datasette.views.base import DatasetteError
 from markupsafe import Markup, escape
 
 from archive.check import silence
@@ -68,8 +81,159 @@ ROBOTS_TXT = "User-agent: *\nDisallow: /\n"
 
 @hookimpl(trylast=True)
 def prepare_connection(conn: Any) -> None:
-    """Replace Datasette's ``escape_fts`` (``trylast`` so ours is registered after it)."""
+    """Replace Datasette's ``escape_fts`` (``trylast`` so ours is registered after it)
+    and put the public SQL limits on every connection (see :func:`limit_connection`)."""
     conn.create_function("escape_fts", 1, fts_query, deterministic=True)
+    limit_connection(conn)
+    for name in ("printf", "format"):  # format is printf's other name since SQLite 3.38
+        conn.create_function(name, -1, printf, deterministic=True)
+
+
+# ---------------------------------------------------------------------------
+# Safe public SQL: what one query may cost
+#
+# Anyone may run SQL. Datasette's time limit is a progress handler that SQLite calls
+# every 1,000 instructions, and one instruction can be `randomblob(1e9)`: that query
+# took 51 s and 7.5 GB. So memory is bounded in three places, each where the bytes
+# are made: a single value (SQLite's length limit), SQLite's whole heap (values held
+# for one row: many columns of big values), and the rows a query hands to Python
+# (many rows of big values). Reading path-revealing pragma tables is denied, and
+# the ASGI wrapper keeps slow queries from holding every SQL thread (query_kind).
+
+# Largest string or blob a query may make or read. Above any value the crawler can
+# store (a raw page is at most DOWNLOAD_MAXSIZE, 10 MiB, before gzip), far below
+# SQLite's default of 1e9. Over it: "string or blob too big" (printf gives NULL).
+MAX_VALUE_BYTES = 16 * 1024 * 1024
+# SQLite's heap in the whole Datasette process (page caches included, a few MB).
+# Over it, the allocating query fails with "out of memory" and frees what it took.
+SQLITE_HEAP_BYTES = 128 * 1024 * 1024
+# Strings and blobs one query may return to Datasette, in all. A page of 50 articles
+# is well under 1 MB; ask for fewer rows (`_size=`) when pages.html_gz hits it.
+MAX_RESULT_BYTES = 32 * 1024 * 1024
+# Pragma tables user SQL may read: Datasette's list (it refuses any other `pragma`
+# in the SQL editor) minus database_list, whose `file` column is the archive's path,
+# which the closed /-/databases page hides. Checked by SQLite itself, so `_where=`
+# and any spelling are covered; Datasette's own `PRAGMA database_list` statement is
+# not a table read and still works.
+SAFE_PRAGMA_TABLES = frozenset(f"pragma_{name}" for name in allowed_pragmas) - {
+    "pragma_database_list"
+}
+
+_result_bytes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # cursor -> bytes
+
+
+def limit_connection(conn: sqlite3.Connection) -> None:
+    """Cap values, SQLite's heap and result size on ``conn``; deny path-revealing pragmas."""
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    # Process-wide, so setting it again on every connection is harmless.
+    conn.execute(f"pragma hard_heap_limit = {SQLITE_HEAP_BYTES}")
+    conn.set_authorizer(_authorize)
+    conn.row_factory = _row_within_budget  # Datasette set sqlite3.Row just before us
+
+
+def _authorize(action: int, table: str | None, *_: str | None) -> int:
+    """SQLite's authorizer: called while a statement is prepared, once per table column read."""
+    name = (table or "").lower()
+    if (
+        action == sqlite3.SQLITE_READ
+        and name.startswith("pragma_")
+        and name not in SAFE_PRAGMA_TABLES
+    ):
+        return sqlite3.SQLITE_DENY  # "access to pragma_database_list.file is prohibited"
+    return sqlite3.SQLITE_OK
+
+
+def _row_within_budget(cursor: sqlite3.Cursor, row: tuple) -> sqlite3.Row:
+    """``sqlite3.Row``, counting the bytes of the rows each cursor returned so far.
+
+    Raises ``sqlite3.DataError`` (shown as a query error) once a query's strings and
+    blobs pass MAX_RESULT_BYTES: the time limit alone would let many rows of big
+    values pile up between two checks of the clock.
+    """
+    size = sum(sys.getsizeof(v) for v in row if isinstance(v, (str, bytes)))
+    if size:
+        total = _result_bytes.get(cursor, 0) + size
+        if total > MAX_RESULT_BYTES:
+            raise sqlite3.DataError(
+                f"result too large: over {MAX_RESULT_BYTES // 2**20} MB of text and blobs;"
+                " ask for fewer rows or shorter values"
+            )
+        _result_bytes[cursor] = total
+    return sqlite3.Row(cursor, row)
+
+
+# SQLite 3.40 writes `%.*c` one character at a time, inside one instruction that no
+# time limit can stop: `printf('%.*c', 1e9, 'x')` ran 5 s to return NULL (too big).
+# A width, or a precision on a number or character, makes at least that many
+# characters; over MAX_VALUE_BYTES SQLite's answer is NULL, so we give it at once.
+_PRINTF_SPEC_RE = re.compile(r"%[-+ 0#!,]*(\*|\d+)?(?:\.(\*|\d*))?(?:ll?)?([a-zA-Z%])")
+# Conversions whose precision is an upper bound (string length, %g's digits).
+_PRINTF_PRECISION_IS_A_MAXIMUM = set("szqQwgG")
+_builtin = threading.local()  # a plain connection per thread, for SQLite's own printf
+
+
+def printf(*args: Any) -> Any:
+    """SQLite's ``printf``/``format``, answering NULL at once when a width or precision
+    says the result would be longer than MAX_VALUE_BYTES (as SQLite would, slowly)."""
+    if not args or (isinstance(args[0], str) and _printf_too_long(args[0], args[1:])):
+        return None
+    conn = getattr(_builtin, "conn", None)
+    if conn is None:
+        conn = _builtin.conn = sqlite3.connect(":memory:")
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    placeholders = ", ".join("?" * len(args))
+    return conn.execute(f"select printf({placeholders})", args).fetchone()[0]
+
+
+def _printf_too_long(fmt: str, args: tuple) -> bool:
+    next_arg = 0
+
+    def size(spec: str | None) -> int:
+        nonlocal next_arg
+        if spec != "*":
+            return int(spec) if spec else 0
+        value = args[next_arg] if next_arg < len(args) else 0
+        next_arg += 1
+        try:
+            return abs(int(value))  # a negative width means left-justified
+        except (TypeError, ValueError, OverflowError):
+            return 0
+
+    for width, precision, conversion in _PRINTF_SPEC_RE.findall(fmt):
+        width_size, precision_size = size(width), size(precision)
+        if conversion != "%":
+            next_arg += 1
+        if width_size > MAX_VALUE_BYTES:
+            return True
+        if precision_size > MAX_VALUE_BYTES and conversion not in _PRINTF_PRECISION_IS_A_MAXIMUM:
+            return True
+    return False
+
+
+def _query_refusal(exception: Exception) -> str | None:
+    """What to tell the reader when ``exception`` is one of our limits, else None."""
+    if isinstance(exception, MemoryError):  # SQLite's heap limit, as Python reports it
+        return (
+            "The query needs more memory than this server gives SQL queries: "
+            "ask for fewer or smaller values."
+        )
+    if isinstance(exception, sqlite3.DataError):  # too big, result too large
+        return str(exception)
+    if getattr(exception, "sqlite_errorcode", None) == sqlite3.SQLITE_AUTH:
+        return str(exception)  # a denied pragma table
+    return None
+
+
+@hookimpl
+def handle_exception(datasette: Any, request: Any, exception: Exception) -> Any:
+    """Our limits are the query's fault, not the server's: a 400 saying which, not a
+    500. Table pages (``_where=``) and out-of-memory reach here; the SQL editor shows
+    the other errors itself."""
+    message = _query_refusal(exception)
+    if message is None:
+        return None
+    refusal = DatasetteError(message, title="Query refused", status=400)
+    return default_handle_exception(datasette, request, refusal)
 
 
 # ---------------------------------------------------------------------------
@@ -83,7 +247,8 @@ async def _is_vnnews_archive(db: Database) -> bool:
 
 @hookimpl
 def startup(datasette: Any) -> Callable[[], Awaitable[None]]:
-    """Rename the one vnnews archive being served to ``archive``.
+    """Rename the one vnnews archive being served to ``archive`` (and give Datasette
+    an executor that frees cursors where they belong, see :class:`CursorSafeExecutor`).
 
     Datasette names a database after its file (``demo.db`` → ``demo``) and 0.65 has
     no alias option; renaming here keeps every URL, the metadata and the template
@@ -92,6 +257,7 @@ def startup(datasette: Any) -> Callable[[], Awaitable[None]]:
     """
 
     async def inner() -> None:
+        use_cursor_safe_executor(datasette)
         if DATABASE_NAME in datasette.databases:
             return
         candidates = [
@@ -113,21 +279,163 @@ def startup(datasette: Any) -> Callable[[], Awaitable[None]]:
 
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Callable:
-    """Close sensitive ``/-/`` pages, tidy two query strings (see ``_tidy_query``) and
-    flag table searches for common words (see ``_flag_many_matches``)."""
+    """Close sensitive ``/-/`` pages, answer anything but GET and HEAD with 405, tidy
+    two query strings (see ``_tidy_query``), flag table searches for common words
+    (see ``_flag_many_matches``) and bound slow queries (see :func:`query_kind`)."""
 
     def wrap(app: Callable) -> Callable:
+        gates: dict[str, asyncio.Semaphore] = {}
+
         async def wrapped(scope: dict, receive: Callable, send: Callable) -> None:
-            if scope.get("type") == "http":
-                if _BLOCKED_RE.search(scope.get("path", "")):
-                    await Response.text("Not found", status=404).asgi_send(send)
+            if scope.get("type") != "http":
+                await app(scope, receive, send)
+                return
+            if _BLOCKED_RE.search(scope.get("path", "")):
+                await Response.text("Not found", status=404).asgi_send(send)
+                return
+            if scope.get("method") not in READ_METHODS:
+                # Nothing here takes a POST (no writable canned query, no write API);
+                # Datasette answered one to a canned query or table with a 500.
+                await Response.text(
+                    "Method not allowed: this archive is read-only.",
+                    status=405,
+                    headers={"Allow": ", ".join(READ_METHODS)},
+                ).asgi_send(send)
+                return
+            scope = await _flag_many_matches(datasette, _tidy_query(scope))
+            kind = await _request_kind(datasette, scope)
+            if kind is None:
+                await app(scope, receive, send)
+                return
+            gate = gates.setdefault(kind, asyncio.Semaphore(_share_of_threads(datasette)))
+            limit_ms = datasette.setting("sql_time_limit_ms")
+            started = time.monotonic()
+            try:
+                await asyncio.wait_for(gate.acquire(), timeout=limit_ms / 1000)
+            except TimeoutError:
+                await _busy(scope).asgi_send(send)
+                return
+            try:
+                waited_ms = int((time.monotonic() - started) * 1000)
+                if waited_ms >= limit_ms:
+                    await _busy(scope).asgi_send(send)
                     return
-                scope = await _flag_many_matches(datasette, _tidy_query(scope))
-            await app(scope, receive, send)
+                if waited_ms >= MIN_WAIT_MS:
+                    scope = _with_time_limit(scope, limit_ms - waited_ms)
+                await app(scope, receive, send)
+            finally:
+                gate.release()
 
         return wrapped
 
     return wrap
+
+
+# ---------------------------------------------------------------------------
+# Slow queries may not hold every SQL thread
+#
+# Datasette runs every query on one pool of num_sql_threads threads. Ten slow
+# queries at once held all of them, and a normal page waited 23 s. Two kinds of
+# request can run for the whole time limit: any SQL (the editor, `_where=`) and the
+# canned queries (a ranked search for a common word is the slowest page a reader
+# can ask for). Each kind may hold at most a third of the threads at once, so table,
+# row and front pages always find one free. A request over its kind's share waits
+# at most the SQL time limit for a turn (it holds no thread meanwhile), then gets
+# 503; one that waited runs with what is left of the limit (`_timelimit`), so every
+# answer, refusal or cut, comes within the time limit. One request holds one thread
+# at a time: Datasette 0.65 runs a page's queries one after the other.
+
+READ_METHODS = ("GET", "HEAD")
+SQL_PARAMS = frozenset({"sql", "_where"})
+_QUERY_PATH_RE = re.compile(rf"^/{DATABASE_NAME}/([^/]+?)(?:\.(?:json|csv))?$")
+BUSY_MESSAGE = "Too many slow queries are running; try again in a few seconds."
+
+
+class CursorSafeExecutor(ThreadPoolExecutor):
+    """Datasette's SQL thread pool, except that a failed query's frames are cleared
+    in the thread that ran it.
+
+    A query error (time limit, too big) carries a traceback whose frames hold the
+    cursor. Freed later on the event loop, when the same thread's connection is
+    already running the next query, the cursor's clean-up waits for that query, and
+    the whole site with it: with ten slow queries, pages now and then stalled for a
+    full time limit. Cleared here, the cursor is freed at once, by its own thread;
+    the error keeps its message.
+    """
+
+    def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> Future:
+        return super().submit(_clearing_frames, fn, *args, **kwargs)
+
+
+def _clearing_frames(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except BaseException as error:
+        seen: set[int] = set()
+        failure: BaseException | None = error
+        while failure is not None and id(failure) not in seen:  # __context__ may loop
+            seen.add(id(failure))
+            traceback.clear_frames(failure.__traceback__)
+            failure = failure.__cause__ or failure.__context__  # "interrupted" is here
+        raise
+
+
+def use_cursor_safe_executor(datasette: Any) -> None:
+    """Put a :class:`CursorSafeExecutor` of the same size in place of Datasette's pool
+    (Datasette 0.65 reads ``datasette.executor`` at each query)."""
+    old = datasette.executor
+    if old is None or isinstance(old, CursorSafeExecutor):
+        return  # num_sql_threads = 0 runs queries on the event loop; or done already
+    datasette.executor = CursorSafeExecutor(max_workers=datasette.setting("num_sql_threads"))
+    old.shutdown(wait=False)
+
+
+def query_kind(path: str, query_string: bytes, canned: Collection[str]) -> str | None:
+    """``"sql"`` (user SQL), ``"canned"`` (a canned query) or None (anything else)."""
+    pairs = urllib.parse.parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True)
+    if SQL_PARAMS & {k for k, _ in pairs}:
+        return "sql"
+    match = _QUERY_PATH_RE.match(path)
+    if match and match.group(1) in canned:
+        return "canned"
+    return None
+
+
+async def _request_kind(datasette: Any, scope: dict) -> str | None:
+    path = scope.get("path", "")
+    canned: Collection[str] = ()
+    if _QUERY_PATH_RE.match(path):
+        canned = await datasette.get_canned_queries(DATABASE_NAME, None) or {}
+    return query_kind(path, scope.get("query_string", b""), canned)
+
+
+MIN_WAIT_MS = 10  # shorter waits leave the query string alone
+
+
+def _with_time_limit(scope: dict, ms: int) -> dict:
+    """``scope`` with ``_timelimit`` (Datasette's per-request limit) at most ``ms``.
+
+    A reader's own ``_timelimit`` is kept when lower; one that is not a number is
+    dropped (Datasette answers it with a 500).
+    """
+    raw = scope.get("query_string", b"").decode("utf-8", "replace")
+    pairs = urllib.parse.parse_qsl(raw, keep_blank_values=True)
+    asked = [v for k, v in pairs if k == "_timelimit" and v.isdigit() and int(v) > 0]
+    ms = min([ms, *(int(v) for v in asked)])
+    kept = [(k, v) for k, v in pairs if k != "_timelimit"] + [("_timelimit", str(ms))]
+    return {**scope, "query_string": urllib.parse.urlencode(kept).encode("ascii")}
+
+
+def _share_of_threads(datasette: Any) -> int:
+    return max(1, datasette.setting("num_sql_threads") // 3)
+
+
+def _busy(scope: dict) -> Response:
+    headers = {"Retry-After": "5"}
+    if scope.get("path", "").endswith(".json"):
+        body = {"ok": False, "error": BUSY_MESSAGE, "status": 503, "title": None}
+        return Response.json(body, status=503, headers=headers)
+    return Response.text(BUSY_MESSAGE, status=503, headers=headers)
 
 
 def _tidy_query(scope: dict) -> dict:

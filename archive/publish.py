@@ -2,24 +2,27 @@
 
 ``datasette_args`` builds a plain ``datasette serve`` command (run with this
 interpreter, so the venv's Datasette and our plugin are the ones used); ``serve`` runs
-it until Ctrl-C. Everything that makes the site ours lives in configuration:
-``metadata.yml``, ``archive/templates`` and the ``archive.datasette_plugin`` entry point
-(which also serves the file under the name ``archive``, whatever it is called).
+it until stopped, refusing to start on a taken port and passing stop signals on.
+Everything that makes the site ours lives in configuration: ``metadata.yml``,
+``archive/templates`` and the ``archive.datasette_plugin`` entry point (which also
+serves the file under the name ``archive``, whatever it is called).
 
 Safe defaults for a public instance: no writes (Datasette 0.65 has no write API and
 we define no writable canned queries), every query bounded by ``sql_time_limit_ms``,
-no database download, sensitive ``/-/`` pages closed and a disallowing robots.txt
-(both in the plugin). The database is never opened immutable (``-i``): a crawler may
-be writing to it, and immutable mode then reports "database disk image is malformed".
+no database download, sensitive ``/-/`` pages closed, a disallowing robots.txt, and
+bounded memory and threads for user SQL (all three in the plugin). The database is
+never opened immutable (``-i``): a crawler may be writing to it, and immutable mode
+then reports "database disk image is malformed".
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import signal
+import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 import webbrowser
@@ -30,7 +33,8 @@ TEMPLATES_DIR = PACKAGE_DIR / "templates"
 
 # Settings for every instance. Facets get half a second each: on a large archive a
 # slow facet shows "timed out" rather than holding a SQL thread (there are only
-# num_sql_threads of them for everyone). Suggested facets are off: they try a
+# num_sql_threads of them for everyone; user SQL and canned queries may each hold a
+# third of them, see the plugin's query_kind). Suggested facets are off: they try a
 # GROUP BY on every column of every table page, which made a 20,000-article search
 # page take 1.0 s instead of 0.13 s (bench/search.py); the useful facets are
 # configured in metadata.yml. Table cells show 200 characters of an article body,
@@ -39,7 +43,7 @@ SETTINGS: dict[str, str] = {
     "sql_time_limit_ms": "3000",
     "default_page_size": "50",
     "facet_time_limit_ms": "500",
-    "num_sql_threads": "4",
+    "num_sql_threads": "6",
     "allow_download": "off",
     "suggest_facets": "off",
     "truncate_cells_html": "200",
@@ -109,14 +113,56 @@ def datasette_args(
     return args
 
 
-def _wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
+class CannotServe(RuntimeError):
+    """Datasette could not start serving; the message says why, in one line."""
+
+
+# Signals that stop `vnnews serve`, and what Datasette gets for each. Datasette runs
+# in its own session, so a Ctrl-C in the terminal reaches it once, through us
+# (twice would make uvicorn skip its graceful shutdown), and it never outlives us.
+FORWARDED_SIGNALS = {
+    signal.SIGINT: signal.SIGINT,
+    signal.SIGTERM: signal.SIGTERM,
+    signal.SIGHUP: signal.SIGTERM,
+}
+STOP_GRACE_SECONDS = 10.0  # then Datasette is killed
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise :class:`CannotServe` unless ``host:port`` can be listened on.
+
+    Binds as uvicorn will (SO_REUSEADDR, IPv6 when the host has a colon), so a port
+    merely in TIME_WAIT passes and one another server listens on does not. Checked
+    before starting Datasette: once it runs, whatever owns the port answers too.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            with urllib.request.urlopen(url, timeout=2):
-                return True
-        except OSError:
-            time.sleep(0.2)
+            sock.bind((host, port))
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise CannotServe(
+                f"cannot listen on {host}:{port}: {reason}"
+                " (another server may be using it: stop it or choose another --port)"
+            ) from None
+
+
+def _answers(url: str) -> bool:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+    try:
+        with opener.open(url, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen) -> bool:
+    """Wait until Datasette answers at ``url`` (True) or exits (False)."""
+    while proc.poll() is None:
+        if _answers(url):
+            return proc.poll() is None
+        time.sleep(0.2)
     return False
 
 
@@ -128,11 +174,14 @@ def serve(
     *,
     public: bool | None = None,
 ) -> int:
-    """Serve the archive until Ctrl-C; return Datasette's exit code.
+    """Serve the archive until stopped; return Datasette's exit code.
 
-    ``public`` defaults to "the host is not a loopback address". The schema is
-    ensured first (``open_db`` is idempotent) so a fresh or older file serves its
-    canned queries without errors.
+    Raises :class:`CannotServe` when the port is taken or Datasette exits before it
+    answers; the address is printed only once Datasette answers there. SIGINT,
+    SIGTERM and SIGHUP are passed on to Datasette, which is waited for (killed after
+    STOP_GRACE_SECONDS). ``public`` defaults to "the host is not a loopback address".
+    The schema is ensured first (``open_db`` is idempotent) so a fresh or older file
+    serves its canned queries without errors.
     """
     from archive.store import open_db  # imported here: publish.datasette_args needs no DB
 
@@ -147,24 +196,55 @@ def serve(
         # stop working after a restart. It reads DATASETTE_SECRET from the environment.
         print("note: DATASETTE_SECRET is not set; set it to a fixed random value for a public instance",
               file=sys.stderr)  # fmt: skip
-    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    check_port_free(host, port)
+    shown_host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
     if ":" in shown_host:
         shown_host = f"[{shown_host}]"
     url = f"http://{shown_host}:{port}/"
-    print(f"Serving {path} at {url}  (Ctrl-C to stop)", flush=True)
 
-    proc = subprocess.Popen(datasette_args(path, host, port, public=public))
-    if open_browser:
-        # Open only once Datasette answers, so the browser does not show an error page.
-        threading.Thread(
-            target=lambda: _wait_until_up(url, proc) and webbrowser.open(url), daemon=True
-        ).start()
+    stop_asked: list[float] = []  # when the first stop signal came
+    proc: subprocess.Popen | None = None
+
+    def forward(signum: int, _frame: object) -> None:
+        stop_asked.append(time.monotonic())
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(FORWARDED_SIGNALS[signal.Signals(signum)])
+
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
     try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        # The terminal sent SIGINT to Datasette too; give it a moment to shut down.
+        proc = subprocess.Popen(datasette_args(path, host, port, public=public), start_new_session=True)  # fmt: skip
+        if stop_asked:  # a signal came before Popen returned
+            proc.send_signal(signal.SIGTERM)
+        # robots.txt is ours (the plugin's) and cheap, unlike the front page's counts.
+        if not _wait_until_up(url + "robots.txt", proc) and not stop_asked:
+            raise CannotServe(
+                f"Datasette stopped before serving {url} (exit status {proc.wait()}); "
+                "see its messages above"
+            )
+        if not stop_asked:
+            print(f"Search the archive at {url}  (Ctrl-C to stop)", flush=True)
+            if open_browser:
+                webbrowser.open(url)
+        return _wait_for_exit(proc, stop_asked)
+    finally:
+        if proc is not None and proc.poll() is None:  # an exception of ours: no orphan
+            proc.kill()
+            proc.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _wait_for_exit(proc: subprocess.Popen, stop_asked: list[float]) -> int:
+    """Datasette's exit status, as a shell would give it; 0 when it stopped because we
+    asked (uvicorn ends by re-raising the signal it was sent). Killed when it outlasts
+    STOP_GRACE_SECONDS after a stop."""
+    while True:
         try:
-            return proc.wait(timeout=10)
+            code = proc.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
-            proc.terminate()
-            return proc.wait()
+            if stop_asked and time.monotonic() - stop_asked[0] > STOP_GRACE_SECONDS:
+                proc.kill()
+            continue
+        if stop_asked and -code in set(FORWARDED_SIGNALS.values()):
+            return 0
+        return 128 - code if code < 0 else code

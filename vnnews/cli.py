@@ -287,9 +287,20 @@ def serve(db_path, host, port):
     """Publish the archive with Datasette: search without diacritics, facets by
     newspaper, category and date, SQL for researchers. Safe to run while a crawl
     writes (WAL mode)."""
+    _serve(db_path, host, port)
+
+
+def _serve(db_path: str, host: str, port: int) -> None:
+    """Run Datasette until it stops; exit with its status, or 1 and one line if it
+    cannot start (port taken)."""
+    from archive.publish import CannotServe
     from archive.publish import serve as datasette_serve
 
-    datasette_serve(db_path, host=host, port=port)
+    try:
+        code = datasette_serve(db_path, host=host, port=port)
+    except CannotServe as error:
+        raise click.ClickException(str(error)) from None
+    sys.exit(code)
 
 
 @cli.command()
@@ -557,8 +568,14 @@ def check(db_path, as_json):
 def demo(db_path, port, host, no_serve):
     """Build an archive from the snapshot bundled in the repository (no network: the
     snapshot is served on a local port and crawled like a real site), then serve it."""
+    from archive.publish import CannotServe, check_port_free
     from vnnews.localsite import SNAPSHOT_DIR, LocalSite
 
+    if not no_serve:
+        try:
+            check_port_free(host, port)  # before the crawl, not after it
+        except CannotServe as error:
+            raise click.ClickException(str(error)) from None
     sites_dirs = sorted(p for p in SNAPSHOT_DIR.iterdir() if p.is_dir() and p.name in SITES)
     servers = [LocalSite(p).start() for p in sites_dirs]
     try:
@@ -576,10 +593,7 @@ def demo(db_path, port, host, no_serve):
     print_summary(results)
     if no_serve:
         return
-    from archive.publish import serve as datasette_serve
-
-    click.echo(f"\nSearch the archive at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-    datasette_serve(db_path, host=host, port=port)
+    _serve(db_path, host, port)  # prints where to search once Datasette answers
 
 
 if __name__ == "__main__":
