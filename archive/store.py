@@ -7,6 +7,7 @@ about Scrapy.
 Tables (documented for researchers in metadata.yml):
 - ``articles``: one row per canonical article URL; full-text indexed.
 - ``article_tags``: one row per (article, tag), so tags facet cheaply.
+- ``article_places``: one row per (article, place it names), from archive/places.py.
 - ``pages``: the raw HTML of every fetched article page (gzip), for ``vnnews reextract``.
 - ``sites``: the newspapers of the registry.
 - ``crawls``: one row per crawl run and site, with its counts.
@@ -56,6 +57,17 @@ ARTICLE_COLUMNS = {
     "fetched_at": str,
     "updated_at": str,
     "extraction_warnings": str,
+}
+
+# One row per place an article names (archive.places.Place), documented in metadata.yml.
+PLACE_COLUMNS = {
+    "url": str,
+    "name": str,
+    "level": str,
+    "kind": str,
+    "district": str,
+    "province": str,
+    "province_now": str,
 }
 
 
@@ -140,6 +152,11 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db["article_tags"].create_index(["tag"], if_not_exists=True)
+    db["article_places"].create(
+        PLACE_COLUMNS, foreign_keys=[("url", "articles", "url")], if_not_exists=True
+    )
+    for columns in (["url"], ["name", "level"], ["province_now"], ["province"]):
+        db["article_places"].create_index(columns, if_not_exists=True)
     db["pages"].create(
         {
             "url": str,
@@ -264,6 +281,7 @@ def save_article(
         if raw is not None:
             _save_page(conn, article.url, article.site, raw, fetched_at)
         if outcome == "unchanged":
+            _save_places(conn, article)  # the gazetteer or its reading may have changed
             conn.execute(
                 "update articles set fetched_at = ? where url = ?", [fetched_at, article.url]
             )
@@ -278,11 +296,24 @@ def save_article(
             list(row.values()),
         )
         conn.execute("delete from article_tags where url = ?", [article.url])
+        _save_places(conn, article)
         conn.executemany(
             "insert or ignore into article_tags (url, tag) values (?, ?)",
             [(article.url, tag) for tag in dict.fromkeys(article.tags)],
         )
     return outcome
+
+
+def _save_places(conn: sqlite3.Connection, article: Article) -> None:
+    conn.execute("delete from article_places where url = ?", [article.url])
+    conn.executemany(
+        "insert into article_places (url, name, level, kind, district, province, province_now) "
+        "values (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (article.url, p.name, p.level, p.kind, p.district, p.province, p.province_now)
+            for p in article.places
+        ],
+    )
 
 
 @dataclass
