@@ -34,6 +34,10 @@ SCHEMA_VERSION = 1
 # đ/Đ never folds, so searches expand d → (d OR đ) at query time instead.
 FTS_TOKENIZE = "unicode61 remove_diacritics 2"
 FTS_COLUMNS = ["title", "lead", "body"]
+# A second index that keeps the marks, so that a search typed with them ranks its exact
+# matches (Đình) above the folded ones (định, đinh): archive/search.py.
+EXACT_FTS = "articles_exact"
+EXACT_TOKENIZE = "unicode61 remove_diacritics 0"
 
 ARTICLE_COLUMNS = {
     "url": str,
@@ -129,6 +133,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     articles = db["articles"]
     if not db["articles_fts"].exists():
         articles.enable_fts(FTS_COLUMNS, tokenize=FTS_TOKENIZE, create_triggers=True)
+    ensure_exact_index(db)
     # (site, published_at) and (category, published_at) follow the table page's order
     # (sort_desc: published_at in metadata.yml): a page filtered by paper or section
     # (the facet links, the links on an article page) reads its 51 newest rows straight
@@ -142,6 +147,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         ["site", "published_date"],
         ["site", "published_at"],
         ["category", "published_at"],
+        ["author", "published_at"],
     ):
         articles.create_index(columns, if_not_exists=True)
 
@@ -215,6 +221,35 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     )
     db["_meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
     db["_meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+
+
+def ensure_exact_index(db: sqlite_utils.Database) -> None:
+    """The accent-keeping index over title, lead and body, kept in step by triggers.
+
+    An external-content FTS5 table (the text stays in ``articles`` only) without
+    per-column sizes: it answers "which articles have this word with these marks",
+    never a BM25 rank. Built from the articles when an older archive lacks it.
+    """
+    if db[EXACT_FTS].exists():
+        return
+    cols = ", ".join(FTS_COLUMNS)
+    new = ", ".join(f"new.{c}" for c in FTS_COLUMNS)
+    old = ", ".join(f"old.{c}" for c in FTS_COLUMNS)
+    delete = (
+        f"insert into {EXACT_FTS}({EXACT_FTS}, rowid, {cols}) values ('delete', old.rowid, {old});"
+    )
+    insert = f"insert into {EXACT_FTS}(rowid, {cols}) values (new.rowid, {new});"
+    with db.conn:
+        db.execute(
+            f"create virtual table {EXACT_FTS} using fts5({cols}, content='articles', "
+            f"content_rowid='rowid', columnsize=0, tokenize='{EXACT_TOKENIZE}')"
+        )
+        db.execute(f"create trigger {EXACT_FTS}_ai after insert on articles begin {insert} end")
+        db.execute(f"create trigger {EXACT_FTS}_ad after delete on articles begin {delete} end")
+        db.execute(
+            f"create trigger {EXACT_FTS}_au after update on articles begin {delete} {insert} end"
+        )
+        db.execute(f"insert into {EXACT_FTS}({EXACT_FTS}) values ('rebuild')")
 
 
 def content_hash(article: Article) -> str:
