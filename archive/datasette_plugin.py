@@ -917,16 +917,22 @@ CSV_COLUMNS = (
 )
 
 
+def _first_values(request: Any) -> dict[str, str]:
+    """The first value of each URL parameter (Datasette's MultiParams is not a dict)."""
+    return {k: request.args.get(k) for k in request.args.keys()}  # noqa: SIM118
+
+
 async def _search_view(datasette: Any, request: Any) -> Response:
-    query = Query.from_args({k: request.args.get(k) for k in request.args.keys()})
+    query = Query.from_args(_first_values(request))
     fmt = request.url_vars.get("format") or "html"
     return await _results(datasette, request, query, fmt, SEARCH_PATH, None)
 
 
 async def _listing_view(datasette: Any, request: Any) -> Response:
-    kind, value = request.url_vars["kind"], request.url_vars["value"]
+    kind = request.url_vars["kind"]
+    value = urllib.parse.unquote(request.url_vars["value"])  # Datasette matches the raw path
     field, label = LISTINGS[kind]
-    args = {**{k: request.args.get(k) for k in request.args.keys()}, field: value}
+    args = {**_first_values(request), field: value}
     query = Query.from_args(args)
     fmt = request.url_vars.get("format") or "html"
     path = "/" + kind + "/" + urllib.parse.quote(value)
