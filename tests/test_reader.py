@@ -80,6 +80,7 @@ def test_reader_pages_have_no_english_datasette_phrases(client: httpx.Client, pa
     response = client.get(path)
     assert response.status_code in (200, 404)
     assert english_left(response.text) == []
+    assert ">home</a>" not in response.text  # Datasette's breadcrumb
 
 
 def test_table_page_is_compact_with_paper_names_and_month_facets(client: httpx.Client) -> None:
