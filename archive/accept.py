@@ -106,7 +106,10 @@ def accept(
     canonical = rel_canonical(raw.body, raw.encoding, url)
     if canonical and scope.owns(canonical) and canonical != url:
         article.url = scope.fetch_url(canonicalize(canonical))
-    article.url = profile.fold_alias(article.url)
+    # A mirror's address is where the page was fetched, never what it is archived under.
+    article.url = profile.fold_alias(scope.paper_url(article.url))
+    if article.image:
+        article.image = scope.paper_url(article.image)
     ok, reason = article_verdict(article, profile)
     if not ok:
         return Rejection("not_article", reason, article.url, raw.status, article)

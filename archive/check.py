@@ -55,6 +55,7 @@ def check(db_path: str | Path) -> dict:
         "integrity": None,
         "fts": None,
         "sites": {},
+        "removed": {},  # per site: archived articles taken down (kept, never deleted)
         "crawl_in_progress": crawl_in_progress(path),
     }
     try:
@@ -73,6 +74,7 @@ def check(db_path: str | Path) -> dict:
         for name, rhythm in silence(conn).items():
             report["sites"].setdefault(name, empty_site())["rhythm"] = rhythm
         report["warnings"] += site_warnings(report["sites"], report["crawl_in_progress"])
+        report["removed"] = store.removals_by_site(conn)
     except sqlite3.DatabaseError as exc:  # a damaged file: say so, do not crash
         report["problems"].append(f"cannot read the archive: {type(exc).__name__}: {exc}")
     finally:
@@ -264,6 +266,12 @@ def format_report(report: dict) -> str:
             for example in failures["examples"]:
                 status = f" {example['http_status']}" if example["http_status"] else ""
                 lines.append(f"  {example['kind']}{status}: {example['url']}")
+    for name, removed in (report.get("removed") or {}).items():
+        lines.append("")
+        lines.append(f"taken down from {name} ({len(removed)}, kept in the archive):")
+        for item in removed:
+            reason = f" ({item['reason']})" if item["reason"] else ""
+            lines.append(f"  {item['removed_at']}{reason}: {item['url']}")
     if report.get("warnings"):
         lines.append("")
         lines.append("warnings:")

@@ -86,7 +86,8 @@ BLOCKED_SPECIAL_PAGES = (
     "actor",
 )
 _BLOCKED_RE = re.compile(r"/-/(?:{})(?:\.json)?/?$".format("|".join(BLOCKED_SPECIAL_PAGES)))
-_PAGES_TABLE_RE = re.compile(rf"/{DATABASE_NAME}/pages(?:\.(?:json|csv))?$")
+_PAGES_TABLE_RE = re.compile(rf"/{DATABASE_NAME}/(pages|captures)(?:\.(?:json|csv))?$")
+_BLOB_COLUMN = {"pages": "html_gz", "captures": "body_gz"}
 _ARTICLES_TABLE_RE = re.compile(rf"/{DATABASE_NAME}/articles(?:\.(?:json|csv))?$")
 
 ROBOTS_TXT = "User-agent: *\nDisallow: /\n"
@@ -465,8 +466,9 @@ def _tidy_query(scope: dict) -> dict:
     pairs = urllib.parse.parse_qsl(raw, keep_blank_values=True)
     kept = [(k, v) for k, v in pairs if not (k.startswith("_search") and not v.strip())]
     keys = {k for k, _ in kept}
-    if _PAGES_TABLE_RE.search(scope.get("path", "")) and not keys & {"_col", "_nocol"}:
-        kept.append(("_nocol", "html_gz"))
+    blobs = _PAGES_TABLE_RE.search(scope.get("path", ""))
+    if blobs and not keys & {"_col", "_nocol"}:
+        kept.append(("_nocol", _BLOB_COLUMN[blobs.group(1)]))  # captures: body_gz
     if kept == pairs:
         return scope
     return {**scope, "query_string": urllib.parse.urlencode(kept).encode("ascii")}
@@ -598,7 +600,24 @@ def register_routes() -> list[tuple[str, Callable]]:
         (rf"^{SEARCH_PATH}(?:\.(?P<format>json|csv|atom))?$", _search_view),
         (_LISTING_RE, _listing_view),
         (r"^/tu-khoa-theo-thoi-gian$", _term_view),
+        (r"^/ban-luu/(?P<capture_id>\d+)$", _stored_copy),
     ]
+
+
+async def _stored_copy(datasette: Any, request: Any) -> Response:
+    """An archived capture, sanitised and sandboxed under a banner (archive/storedcopy.py)."""
+    from archive import store
+    from archive.storedcopy import CSP, render
+
+    db = datasette.databases.get(DATABASE_NAME)
+    capture_id = int(request.url_vars["capture_id"])
+    found = await db.execute_fn(lambda conn: store.get_capture(conn, capture_id)) if db else None
+    if found is None:
+        return Response.text("Không có bản lưu này / no such capture", status=404)
+    response = Response.html(render(*found))
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 async def _robots_txt() -> Response:
@@ -684,9 +703,33 @@ def json_list(value: str | None) -> list:
     return decoded if isinstance(decoded, list) else []
 
 
+async def _history(db: Database, request: Any) -> dict:
+    """Versions, captures, takedowns and reprint links of the article on the page."""
+    from datasette.utils import tilde_decode
+
+    from archive import store
+
+    pks = (request.url_vars or {}).get("pks") if request is not None else None
+    if not pks:
+        return {}
+    url = tilde_decode(pks)
+    return await db.execute_fn(lambda conn: store.article_history(conn, url))
+
+
+def word_diff(pair: list) -> list[tuple[str, str]]:
+    """Template filter: the word diff of two version dicts' lead and body."""
+    from archive.storedcopy import word_diff as diff
+
+    old, new = pair
+    return diff(
+        f"{old['lead'] or ''}\n\n{old['body'] or ''}", f"{new['lead'] or ''}\n\n{new['body'] or ''}"
+    )
+
+
 @hookimpl
 def prepare_jinja2_environment(env: Any) -> None:
     env.filters.update(
+        word_diff=word_diff,
         highlight=highlight,
         paragraphs=paragraphs,
         vn_datetime=vn_datetime,
@@ -817,6 +860,7 @@ def extra_template_vars(
             )
             return {
                 "site_titles": await site_titles(db),
+                "history": await _history(db, request),
                 "article_places": [dict(r) for r in places.rows],
                 # The reader's day, for "date accessed" in the citation.
                 "today": datetime.now(VIETNAM).strftime("%d/%m/%Y"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from archive.sites import SiteProfile, resolve_target
+from archive.sites import SITES, SiteProfile, resolve_target
 from archive.urls import canonicalize, host_of, is_crawlable
 
 
@@ -49,6 +49,23 @@ class Scope:
         if parts.netloc != mirror.netloc and self.profile.owns(url):
             return urlunsplit((mirror.scheme, mirror.netloc, parts.path, parts.query, ""))
         return url
+
+    @property
+    def paper(self) -> SiteProfile:
+        """The paper's own profile, without the mirror (its real home page and domains)."""
+        return SITES.get(self.profile.name, self.profile) if self.mirror else self.profile
+
+    def paper_url(self, url: str) -> str:
+        """The paper's own address of a URL fetched from a mirror: the archive keys an
+        article on it, so a crawl of the same mirror at another address (another port)
+        finds the same rows. Other URLs are returned unchanged."""
+        if not self.mirror or self.profile.generic:
+            return url
+        parts, mirror = urlsplit(url), urlsplit(self.mirror)
+        if parts.netloc != mirror.netloc:
+            return url
+        home = urlsplit(self.paper.homepage)
+        return urlunsplit((home.scheme, home.netloc, parts.path, parts.query, ""))
 
     def links(self, hrefs: list[str], base_url: str) -> list[str]:
         """The site's own crawlable URLs among a page's links, canonical, in fetch

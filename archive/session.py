@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from archive import discover, store
+from archive import discover, recheck, store
 from archive.accept import MISSING_KINDS
 from archive.models import Article
 from archive.scope import Scope
@@ -41,6 +41,8 @@ class CrawlSession:
     # Article URLs archived before this run started, with when they were fetched:
     # "known ground", where an incremental run stops walking listings.
     known: dict[str, str] = field(default_factory=dict)
+    # Every archived article URL of the site in fetch form -> its archived (paper) URL.
+    archived: dict[str, str] = field(default_factory=dict)
     # What earlier runs learnt about feeds, sitemaps, probes and listing pages, by URL.
     memory: dict[str, dict] = field(default_factory=dict)
     # Whether the previous run of this site was killed before it finished.
@@ -63,10 +65,16 @@ class CrawlSession:
             return self
         self.db = db = store.open_db(self.db_path)
         store.save_sites(db, SITES.values())  # the registry, merger history included
-        store.save_site(db, store.site_record(self.scope.profile))
+        # The paper's own row: a mirror's address is not its home page.
+        store.save_site(db, store.site_record(self.scope.paper))
         store.close_stale_crawls(db, self.site)
         self.crawl_id = store.start_crawl(db, self.site)
-        self.known = {} if self.refresh else store.known_fetched(db, self.site)
+        # Archived under the paper's URLs, compared in fetch form (a mirror's address).
+        archived = store.known_fetched(db, self.site)
+        self.archived = {self.scope.fetch_url(url): url for url in archived}
+        self.known = (
+            {} if self.refresh else {self.scope.fetch_url(u): t for u, t in archived.items()}
+        )
         self.memory = store.recall(db, self.site)
         previous = store.previous_crawl(db, self.site, self.crawl_id)
         # The last run was killed: the listings it never reached are not known ground.
@@ -91,6 +99,35 @@ class CrawlSession:
         """When the newest archived article was fetched: sitemaps not modified since
         hold nothing new."""
         return max(self.known.values(), default=None)
+
+    # ------------------------------------------------------------ re-checks, takedowns
+
+    def rechecks(self) -> list[str]:
+        """Archived articles to fetch again this run, in fetch form: every one on
+        --refresh, else those the re-check schedule says are due (archive/recheck.py)."""
+        if self.refresh:
+            return list(self.archived)
+        rows = store.recheck_candidates(self.db, self.site, recheck.window_start())
+        urls = [self.scope.fetch_url(u) for u in recheck.due(rows)]
+        for url in urls:
+            self.known.pop(url, None)
+        return urls
+
+    def archived_url(self, url: str) -> str | None:
+        """The archived article a URL (fetch form or the paper's own) stands for."""
+        if url in self.archived:
+            return self.archived[url]
+        return url if url in self.archived.values() else None
+
+    def taken_down(self, url: str, reason: str) -> None:
+        """An archived article its site no longer serves: marked, never deleted."""
+        archived = self.archived_url(url)
+        if (
+            archived
+            and self.db is not None
+            and store.mark_removed(self.db, archived, store.now_iso(), reason)
+        ):
+            self.counts["removed"] += 1
 
     # ------------------------------------------------------------ discovery memory
 
@@ -120,6 +157,8 @@ class CrawlSession:
         be followed again."""
         for url in old_urls:
             self.remember(url, "redirect", "alias" if to_article else "ok", 0)
+            if not to_article:  # an archived article now sends readers to a section
+                self.taken_down(url, "redirects to a page that is not an article")
 
     def listings_to_walk(
         self,
@@ -180,6 +219,7 @@ class CrawlSession:
             self.counts["robots_refused"] += 1
         elif http_status in (404, 410) or kind in MISSING_KINDS:
             self.counts["missing"] += 1  # a dead link: recorded, but not a site failure
+            self.taken_down(url, f"HTTP {http_status}" if http_status in (404, 410) else kind)
         else:
             self.counts["failed"] += 1
         self.last_error = f"{kind}: {url}"

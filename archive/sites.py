@@ -83,6 +83,9 @@ class SiteProfile:
         parts = urlsplit(url)
         host = parts.hostname or ""
         bare = host_of(url)
+        if bare in self.domains and not parts.port:
+            # The papers are served over https; an http:// link is the same article.
+            return parts._replace(scheme="https", netloc=bare).geturl()
         if host != bare and bare in self.domains:
             netloc = bare + (f":{parts.port}" if parts.port else "")
             return parts._replace(netloc=netloc).geturl()
@@ -293,8 +296,19 @@ def generic_profile(url: str) -> SiteProfile:
     parts = urlsplit(url)
     host = host_of(url)
     homepage = f"{parts.scheme}://{parts.netloc}/"
-    # Named by host alone, so that runs on another day (or port) add to the same site.
-    return SiteProfile(name=host, title=host, homepage=homepage, domains=(host,), generic=True)
+    return SiteProfile(
+        name=generic_name(url), title=host, homepage=homepage, domains=(host,), generic=True
+    )
+
+
+def generic_name(url: str) -> str:
+    """A site without a profile is named by its origin: the host (www./m. folded), and
+    the port when it is not the scheme's default, since two sites on one host with
+    different ports are two sites (their feeds and articles must not mix)."""
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    port = parts.port
+    return host_of(url) + (f":{port}" if port and port != default else "")
 
 
 def with_base_url(profile: SiteProfile, base_url: str) -> SiteProfile:

@@ -8,7 +8,13 @@ Tables (documented for researchers in metadata.yml):
 - ``articles``: one row per canonical article URL; full-text indexed.
 - ``article_tags``: one row per (article, tag), so tags facet cheaply.
 - ``article_places``: one row per (article, place it names), from archive/places.py.
-- ``pages``: the raw HTML of every fetched article page (gzip), for ``vnnews reextract``.
+- ``captures``: every raw capture of an article page (gzip, with its HTTP status and
+  headers), never overwritten: one per version, the WARC export's records.
+- ``pages``: a view, the latest capture of each article, for ``vnnews reextract``.
+- ``article_versions``: every text an article has had, 1…n in order of fetching.
+- ``takedowns``: when an archived article vanished from its site, and when it came back.
+- ``reprints``: an article published again by another outlet, linked to its original;
+  ``text_bands`` is the LSH index that finds them (archive/reprints.py).
 - ``sites``: the newspapers of the registry.
 - ``crawls``: one row per crawl run and site, with its counts.
 - ``failures``: pages that could not be fetched or extracted, with the reason.
@@ -24,9 +30,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import sqlite_utils
 
+from archive import reprints
 from archive.models import Article
 
 SCHEMA_VERSION = 1
@@ -61,6 +69,11 @@ ARTICLE_COLUMNS = {
     "fetched_at": str,
     "updated_at": str,
     "extraction_warnings": str,
+    # How many texts the article has had (article_versions); 1 until an edit is seen.
+    "versions": int,
+    # When the site stopped serving it (404/410, or a redirect to a home or section
+    # page); NULL while it is online. The row is kept, searchable.
+    "removed_at": str,
 }
 
 # One row per place an article names (archive.places.Place), documented in metadata.yml.
@@ -94,7 +107,9 @@ SITE_COLUMNS = {
 # What `vnnews export` writes: the article columns but the content hash (internal) and
 # the extractor's doubts (extraction_warnings, for operators: `vnnews check`).
 EXPORT_COLUMNS = tuple(
-    c for c in ARTICLE_COLUMNS if c not in ("content_hash", "extraction_warnings")
+    c
+    for c in ARTICLE_COLUMNS
+    if c not in ("content_hash", "extraction_warnings", "versions", "removed_at")
 )
 
 # What a crawl counts, as columns of ``crawls`` (documented in metadata.yml).
@@ -163,19 +178,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     )
     for columns in (["url"], ["name", "level"], ["province_now"], ["province"]):
         db["article_places"].create_index(columns, if_not_exists=True)
-    db["pages"].create(
-        {
-            "url": str,
-            "site": str,
-            "fetched_at": str,
-            "status": int,
-            "content_type": str,
-            "encoding": str,
-            "html_gz": bytes,
-        },
-        pk="url",
-        if_not_exists=True,
-    )
+    ensure_history_schema(db)
     db["sites"].create(SITE_COLUMNS, pk="name", if_not_exists=True)
     db["sites"].add_missing_columns([SITE_COLUMNS])  # type: ignore[list-item]
     db["crawls"].create(
@@ -252,6 +255,73 @@ def ensure_exact_index(db: sqlite_utils.Database) -> None:
         db.execute(f"insert into {EXACT_FTS}({EXACT_FTS}) values ('rebuild')")
 
 
+CAPTURE_COLUMNS = {
+    "id": int,
+    "url": str,  # the article's archived (canonical) URL
+    "fetch_url": str,  # where the bytes came from, when another address (a mirror)
+    "site": str,
+    "fetched_at": str,
+    "status": int,
+    "content_type": str,
+    "encoding": str,
+    "headers": str,  # the response's HTTP headers, a JSON object
+    "body_gz": bytes,  # the body as it came off the wire (decompressed), gzipped
+    "sha1": str,  # of the raw body
+}
+VERSION_COLUMNS = {
+    "url": str,
+    "version": int,
+    "fetched_at": str,
+    "title": str,
+    "lead": str,
+    "body": str,
+    "author": str,
+    "published_at": str,
+    "content_hash": str,
+    "capture_id": int,
+}
+PAGES_VIEW = (
+    "create view pages as select url, site, fetched_at, status, content_type, encoding, "
+    "body_gz as html_gz, id as capture_id from captures "
+    "where id in (select max(id) from captures group by url)"
+)
+
+
+def ensure_history_schema(db: sqlite_utils.Database) -> None:
+    """Captures, versions, takedowns and reprints. An archive made before them kept one
+    raw page per article in a ``pages`` table: its rows become the first captures."""
+    db["captures"].create(CAPTURE_COLUMNS, pk="id", if_not_exists=True)
+    db["captures"].create_index(["url", "id"], if_not_exists=True)
+    if "pages" in db.table_names():
+        with db.conn:
+            db.execute(
+                "insert into captures (url, site, fetched_at, status, content_type, encoding, "
+                "body_gz) select url, site, fetched_at, status, content_type, encoding, html_gz "
+                "from pages order by fetched_at"
+            )
+            db.execute("drop table pages")
+    if "pages" not in db.view_names():
+        db.execute(PAGES_VIEW)
+    db["article_versions"].create(VERSION_COLUMNS, pk=("url", "version"), if_not_exists=True)
+    db["takedowns"].create(
+        {"id": int, "url": str, "site": str, "removed_at": str, "reason": str,
+         "restored_at": str},
+        pk="id",
+        if_not_exists=True,
+    )  # fmt: skip
+    db["takedowns"].create_index(["url"], if_not_exists=True)
+    db["reprints"].create(
+        {"url": str, "original_url": str, "similarity": float, "reason": str, "found_at": str},
+        pk=("url", "original_url"),
+        if_not_exists=True,
+    )
+    db["reprints"].create_index(["original_url"], if_not_exists=True)
+    db["text_bands"].create(
+        {"band": int, "key": int, "url": str}, pk=("band", "key", "url"), if_not_exists=True
+    )
+    db["text_bands"].create_index(["url"], if_not_exists=True)
+
+
 def content_hash(article: Article) -> str:
     """A digest of what a reader sees, to tell an edited article from an unchanged one."""
     parts = [article.title, article.lead, article.body, article.author, article.published_at]
@@ -268,16 +338,23 @@ def save_article(
     article: Article,
     fetched_at: str | None = None,
     raw: RawPage | None = None,
+    new_version: bool = True,
 ) -> str:
-    """Insert or update one article (and its raw page) in one transaction.
+    """Insert or update one article (with its raw capture) in one transaction.
 
-    Returns "new", "updated" or "unchanged". A crawl killed at any moment leaves either
-    the old row or the new one, with the FTS index and tags in step.
+    Returns "new", "updated" or "unchanged". An edited article keeps every earlier
+    text in ``article_versions`` and every earlier raw capture in ``captures``;
+    ``new_version=False`` (re-extraction of the same capture) rewrites the current
+    version instead. An article that had been taken down and is served again is
+    restored (the takedown keeps its ``restored_at``). A crawl killed at any moment
+    leaves either the old state or the new one, with the FTS index and tags in step.
     """
     fetched_at = fetched_at or now_iso()
     digest = content_hash(article)
+    article.url = archived_url(db, article.url)
     existing = db.execute(
-        "select content_hash, first_seen_at from articles where url = ?", [article.url]
+        "select content_hash, first_seen_at, versions, removed_at from articles where url = ?",
+        [article.url],
     ).fetchone()
     if existing is None:
         outcome, first_seen = "new", fetched_at
@@ -285,7 +362,166 @@ def save_article(
         outcome, first_seen = "updated", existing[1]
     else:
         outcome, first_seen = "unchanged", existing[1]
-    row = {
+    conn = db.conn
+    with conn:
+        capture_id = None
+        if raw is not None and (outcome != "unchanged" or not has_capture(conn, article.url)):
+            capture_id = _save_capture(conn, article, raw, fetched_at)
+        if existing is not None and existing[3]:
+            _restore(conn, article.url, fetched_at)
+        if outcome == "unchanged":
+            conn.execute(
+                "update articles set fetched_at = ? where url = ?", [fetched_at, article.url]
+            )
+            _save_places(conn, article)  # the gazetteer or its reading may have changed
+            return outcome
+        versions = _save_version(conn, article, digest, fetched_at, capture_id, new_version)
+        row = article_row(article, digest, first_seen, fetched_at)
+        row["versions"] = versions
+        columns = ", ".join(row)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in row if c not in ("url", "first_seen_at"))
+        # An UPSERT updates in place, so the FTS triggers see one UPDATE, not a
+        # DELETE + INSERT as INSERT OR REPLACE would cause.
+        conn.execute(
+            f"insert into articles ({columns}) values ({', '.join('?' * len(row))}) "
+            f"on conflict(url) do update set {updates}",
+            list(row.values()),
+        )
+        conn.execute("delete from article_tags where url = ?", [article.url])
+        conn.executemany(
+            "insert or ignore into article_tags (url, tag) values (?, ?)",
+            [(article.url, tag) for tag in dict.fromkeys(article.tags)],
+        )
+        _save_places(conn, article)
+        link_reprints(conn, article.url, fetched_at)
+    return outcome
+
+
+# ---------------------------------------------------------------- reprints
+
+
+def _candidate(conn: sqlite3.Connection, url: str) -> tuple[reprints.Candidate, set[str]] | None:
+    row = conn.execute(
+        "select url, site, published_at, first_seen_at, source, lead, body from articles "
+        "where url = ?",
+        [url],
+    ).fetchone()
+    if row is None:
+        return None
+    return reprints.Candidate(*row[:5]), reprints.shingles(reprints.article_text(row[5], row[6]))
+
+
+def link_reprints(conn: sqlite3.Connection, url: str, at: str) -> None:
+    """Index an article's text (text_bands) and link it with the articles of other
+    outlets that carry the same text (reprints): every reprint points at the group's
+    original (archive/reprints.py decides which)."""
+    found = _candidate(conn, url)
+    conn.execute("delete from text_bands where url = ?", [url])
+    conn.execute("delete from reprints where url = ? or original_url = ?", [url, url])
+    if found is None or len(found[1]) < reprints.MIN_SHINGLES:
+        return
+    article, runs = found
+    keys = reprints.bands(runs)
+    conn.executemany(
+        "insert or ignore into text_bands (band, key, url) values (?, ?, ?)",
+        [(band, key, url) for band, key in keys],
+    )
+    values = ", ".join("(?, ?)" for _ in keys)
+    nearby = conn.execute(
+        f"with q(band, key) as (values {values}) select distinct t.url from q "
+        "join text_bands t on t.band = q.band and t.key = q.key where t.url != ?",
+        [v for pair in keys for v in pair] + [url],
+    ).fetchall()
+    matches: dict[str, tuple[reprints.Candidate, float]] = {}
+    for (other_url,) in nearby:
+        other = _candidate(conn, other_url)
+        if other is None or other[0].site == article.site:
+            continue  # one paper's own copies are not reprints
+        if reprints.is_reprint(runs, other[1]):
+            matches[other_url] = (other[0], reprints.similarity(runs, other[1]))
+    if not matches:
+        return
+    original, reason = reprints.original_of([article] + [c for c, _ in matches.values()])
+    if original is article:
+        for other_url, (_, score) in matches.items():
+            conn.execute("delete from reprints where url = ?", [other_url])
+            _save_reprint(conn, other_url, url, score, reason, at)
+    else:
+        _save_reprint(conn, url, original.url, matches[original.url][1], reason, at)
+
+
+def _save_reprint(
+    conn: sqlite3.Connection, url: str, original: str, score: float, reason: str, at: str
+) -> None:
+    conn.execute(
+        "insert or replace into reprints (url, original_url, similarity, reason, found_at) "
+        "values (?, ?, ?, ?, ?)",
+        [url, original, round(score, 3), reason, at],
+    )
+
+
+def article_history(conn: sqlite3.Connection, url: str) -> dict:
+    """What an article page shows besides its text: its versions (oldest first), its
+    raw captures, its takedowns, its originals and reprints elsewhere."""
+    if "article_versions" not in table_names(conn):
+        return {"versions": [], "captures": [], "takedowns": [], "originals": [], "reprints": []}
+    keys = ("version", "fetched_at", "title", "lead", "body", "author", "published_at")
+    versions = [
+        dict(zip(keys, r, strict=True))
+        for r in conn.execute(
+            f"select {', '.join(keys)} from article_versions where url = ? order by version",
+            [url],
+        )
+    ]
+    captures = [
+        {"id": r[0], "fetched_at": r[1], "status": r[2]}
+        for r in conn.execute(
+            "select id, fetched_at, status from captures where url = ? order by id", [url]
+        )
+    ]
+    takedowns = [
+        {"removed_at": r[0], "reason": r[1], "restored_at": r[2]}
+        for r in conn.execute(
+            "select removed_at, reason, restored_at from takedowns where url = ? order by id",
+            [url],
+        )
+    ]
+    return {"versions": versions, "captures": captures, "takedowns": takedowns,
+            **article_links(conn, url)}  # fmt: skip
+
+
+def get_capture(conn: sqlite3.Connection, capture_id: int) -> tuple[dict, bytes] | None:
+    """One raw capture (its row without the body, and the body decompressed)."""
+    cursor = conn.execute("select * from captures where id = ?", [capture_id])
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    capture = dict(zip([d[0] for d in cursor.description], row, strict=True))
+    return capture, gzip.decompress(capture.pop("body_gz"))
+
+
+def article_links(conn: sqlite3.Connection, url: str) -> dict[str, list[dict]]:
+    """An article's originals and its reprints elsewhere, for its page."""
+    originals = conn.execute(
+        "select r.original_url as url, a.site, a.title, r.similarity from reprints r "
+        "left join articles a on a.url = r.original_url where r.url = ?",
+        [url],
+    ).fetchall()
+    copies = conn.execute(
+        "select r.url, a.site, a.title, r.similarity from reprints r "
+        "left join articles a on a.url = r.url where r.original_url = ? order by r.url",
+        [url],
+    ).fetchall()
+    keys = ("url", "site", "title", "similarity")
+    return {
+        "originals": [dict(zip(keys, r, strict=True)) for r in originals],
+        "reprints": [dict(zip(keys, r, strict=True)) for r in copies],
+    }
+
+
+def article_row(article: Article, digest: str, first_seen: str, fetched_at: str) -> dict:
+    """An article as its ``articles`` row (without ``versions``)."""
+    return {
         "url": article.url,
         "site": article.site,
         "title": article.title,
@@ -311,32 +547,81 @@ def save_article(
         if article.warnings
         else None,
     }
-    conn = db.conn
-    with conn:
-        if raw is not None:
-            _save_page(conn, article.url, article.site, raw, fetched_at)
-        if outcome == "unchanged":
-            _save_places(conn, article)  # the gazetteer or its reading may have changed
+
+
+def archived_url(db: sqlite_utils.Database, url: str) -> str:
+    """The URL an article is archived under: a spelling that differs only by a trailing
+    slash finds the row already there (links to one article come with and without)."""
+    path = urlsplit(url).path
+    if path in ("", "/"):
+        return url
+    other = url[:-1] if url.endswith("/") else None
+    if other is None:
+        parts = urlsplit(url)
+        other = parts._replace(path=parts.path + "/").geturl()
+    found = db.execute(
+        "select url from articles where url in (?, ?) order by url = ? desc limit 1",
+        [url, other, url],
+    ).fetchone()
+    return found[0] if found else url
+
+
+VERSION_FIELDS = ("title", "lead", "body", "author", "published_at")
+
+
+def _save_version(
+    conn: sqlite3.Connection,
+    article: Article,
+    digest: str,
+    fetched_at: str,
+    capture_id: int | None,
+    new_version: bool,
+) -> int:
+    """Record the article's text as its next version (or rewrite the current one);
+    return how many versions it has."""
+    url = article.url
+    last = conn.execute(
+        "select max(version) from article_versions where url = ?", [url]
+    ).fetchone()[0]
+    if last is None and new_version:
+        # Archived before versions were kept: its stored text is version 1.
+        old = conn.execute(
+            f"select updated_at, {', '.join(VERSION_FIELDS)}, content_hash from articles "
+            "where url = ?",
+            [url],
+        ).fetchone()
+        if old is not None:
+            previous = conn.execute(
+                "select max(id) from captures where url = ? and id != ?", [url, capture_id or -1]
+            ).fetchone()[0]
             conn.execute(
-                "update articles set fetched_at = ? where url = ?", [fetched_at, article.url]
+                f"insert into article_versions (url, version, fetched_at, "
+                f"{', '.join(VERSION_FIELDS)}, content_hash, capture_id) "
+                "values (?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [url, *old, previous],
             )
-            return outcome
-        columns = ", ".join(row)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in row if c not in ("url", "first_seen_at"))
-        # An UPSERT updates in place, so the FTS triggers see one UPDATE, not a
-        # DELETE + INSERT as INSERT OR REPLACE would cause.
+            last = 1
+    values = [getattr(article, f) for f in VERSION_FIELDS]
+    if last is not None and not new_version:
         conn.execute(
-            f"insert into articles ({columns}) values ({', '.join('?' * len(row))}) "
-            f"on conflict(url) do update set {updates}",
-            list(row.values()),
+            f"update article_versions set {', '.join(f + ' = ?' for f in VERSION_FIELDS)}, "
+            "content_hash = ? where url = ? and version = ?",
+            [*values, digest, url, last],
         )
-        conn.execute("delete from article_tags where url = ?", [article.url])
-        _save_places(conn, article)
-        conn.executemany(
-            "insert or ignore into article_tags (url, tag) values (?, ?)",
-            [(article.url, tag) for tag in dict.fromkeys(article.tags)],
-        )
-    return outcome
+        return last
+    version = (last or 0) + 1
+    conn.execute(
+        f"insert into article_versions (url, version, fetched_at, {', '.join(VERSION_FIELDS)}, "
+        "content_hash, capture_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [url, version, fetched_at, *values, digest, capture_id],
+    )
+    return version
+
+
+def has_capture(conn: sqlite3.Connection, url: str) -> bool:
+    return (
+        conn.execute("select 1 from captures where url = ? limit 1", [url]).fetchone() is not None
+    )
 
 
 def _save_places(conn: sqlite3.Connection, article: Article) -> None:
@@ -359,24 +644,103 @@ class RawPage:
     status: int = 200
     content_type: str | None = None
     encoding: str | None = None
+    headers: dict[str, str] | None = None  # every HTTP header of the response
+    url: str | None = None  # where it was fetched, when not the article's own URL
 
 
-def _save_page(
-    conn: sqlite3.Connection, url: str, site: str, raw: RawPage, fetched_at: str
-) -> None:
-    conn.execute(
-        "insert or replace into pages (url, site, fetched_at, status, content_type, encoding, html_gz) "
-        "values (?, ?, ?, ?, ?, ?, ?)",
+def _save_capture(conn: sqlite3.Connection, article: Article, raw: RawPage, fetched_at: str) -> int:
+    fetch_url = raw.url if raw.url and raw.url != article.url else None
+    cursor = conn.execute(
+        "insert into captures (url, fetch_url, site, fetched_at, status, content_type, "
+        "encoding, headers, body_gz, sha1) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            url,
-            site,
+            article.url,
+            fetch_url,
+            article.site,
             fetched_at,
             raw.status,
             raw.content_type,
             raw.encoding,
+            json.dumps(raw.headers, ensure_ascii=False) if raw.headers else None,
             gzip.compress(raw.body),
+            hashlib.sha1(raw.body).hexdigest(),
         ],
     )
+    return cursor.lastrowid  # type: ignore[return-value]
+
+
+def iter_captures(db: sqlite_utils.Database) -> Iterable[dict]:
+    """Every raw capture, oldest first, decompressed (``body``), headers decoded."""
+    cursor = db.execute("select * from captures order by id")
+    keys = [d[0] for d in cursor.description]
+    for row in cursor:
+        capture = dict(zip(keys, row, strict=True))
+        capture["body"] = gzip.decompress(capture.pop("body_gz"))
+        capture["headers"] = json.loads(capture["headers"]) if capture["headers"] else {}
+        yield capture
+
+
+# ---------------------------------------------------------------- takedowns
+
+
+def mark_removed(db: sqlite_utils.Database, url: str, at: str, reason: str) -> bool:
+    """An archived article its site no longer serves: set ``removed_at`` and open a
+    ``takedowns`` record. The row stays, searchable. False when it was already marked
+    (or is not archived)."""
+    conn = db.conn
+    with conn:
+        cursor = conn.execute(
+            "update articles set removed_at = ? where url = ? and removed_at is null", [at, url]
+        )
+        if not cursor.rowcount:
+            return False
+        conn.execute(
+            "insert into takedowns (url, site, removed_at, reason) "
+            "select url, site, ?, ? from articles where url = ?",
+            [at, reason, url],
+        )
+    return True
+
+
+def _restore(conn: sqlite3.Connection, url: str, at: str) -> None:
+    """The article is served again: clear the notice, close its takedown record."""
+    conn.execute("update articles set removed_at = null where url = ?", [url])
+    conn.execute(
+        "update takedowns set restored_at = ? where url = ? and restored_at is null", [at, url]
+    )
+
+
+def removals_by_site(conn: sqlite3.Connection) -> dict[str, list[dict]]:
+    """Per site, the archived articles currently taken down, newest removal first."""
+    if "takedowns" not in table_names(conn):
+        return {}
+    found: dict[str, list[dict]] = {}
+    for url, site, title, removed_at, reason in conn.execute(
+        "select a.url, a.site, a.title, a.removed_at, t.reason from articles a "
+        "left join takedowns t on t.url = a.url and t.restored_at is null "
+        "where a.removed_at is not null order by a.site, a.removed_at desc, a.url"
+    ):
+        found.setdefault(site, []).append(
+            {"url": url, "title": title, "removed_at": removed_at, "reason": reason}
+        )
+    return found
+
+
+# ---------------------------------------------------------------- re-checks
+
+
+def recheck_candidates(db: sqlite_utils.Database, site: str, since: str) -> list[dict]:
+    """A site's articles published (or, undated, first seen) since ``since``, with
+    when each was fetched: the ones the re-check schedule may want again."""
+    return [
+        dict(zip(("url", "published_at", "first_seen_at", "fetched_at", "removed_at"), r,
+                 strict=True))
+        for r in db.execute(
+            "select url, published_at, first_seen_at, fetched_at, removed_at from articles "
+            "where site = ? and coalesce(published_date, substr(first_seen_at, 1, 10)) >= ?",
+            [site, since[:10]],
+        )
+    ]  # fmt: skip
 
 
 def iter_pages(db: sqlite_utils.Database, site: str | None = None) -> Iterable[dict]:

@@ -40,7 +40,9 @@ class ArchivePipeline:
         session = self.session
         if isinstance(item, Accepted):
             raw = item.raw
-            page = RawPage(raw.body, raw.status, raw.content_type, raw.encoding)
+            page = RawPage(
+                raw.body, raw.status, raw.content_type, raw.encoding, raw.headers, raw.url
+            )
             session.save_article(item.article, page, item.fetched_at)
         elif isinstance(item, Refused):
             rejection = item.rejection

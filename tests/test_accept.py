@@ -87,15 +87,22 @@ def test_canonical_link_and_host_alias_decide_the_address():
     assert outcome.article.url == "https://baocaobang.vn/ha-quang-3162045.html?ref=home"
 
 
-def test_on_a_mirror_the_canonical_link_stays_on_the_mirror():
-    scope = Scope.for_target("baocaobang", "http://127.0.0.1:8123")
+def test_on_a_mirror_the_article_is_archived_under_the_papers_own_url():
+    """Issue 12: a mirror's address (its port changes from run to run) is where a page
+    was fetched, never the article's identity."""
     body = (
         b"<html><head><link rel='canonical' href='https://baocaobang.vn/ha-quang-3162045.html'>"
         b"</head><body><h1>x</h1></body></html>"
     )
-    url = "http://127.0.0.1:8123/ha-quang-3162045.html"
-    outcome = accept(raw_page(url, body), url, scope.profile, scope)
-    assert outcome.article.url == url
+    for port in (8123, 9456):
+        scope = Scope.for_target("baocaobang", f"http://127.0.0.1:{port}")
+        url = f"http://127.0.0.1:{port}/ha-quang-3162045.html"
+        outcome = accept(raw_page(url, body), url, scope.profile, scope)
+        assert outcome.article.url == "https://baocaobang.vn/ha-quang-3162045.html"
+        # Without a canonical link, the mirror's path on the paper's domain.
+        plain = accept(raw_page(url, b"<html><body><h1>x</h1></body></html>"), url,
+                       scope.profile, scope)  # fmt: skip
+        assert plain.article.url == "https://baocaobang.vn/ha-quang-3162045.html"
 
 
 def test_reextract_refuses_what_a_crawl_refuses(tmp_path, record):
@@ -113,7 +120,7 @@ def test_reextract_refuses_what_a_crawl_refuses(tmp_path, record):
         ),
     }
     for url, body in pages.items():
-        db["pages"].insert(
+        db["captures"].insert(  # the raw pages (the `pages` view shows the latest of each)
             {
                 "url": url,
                 "site": "127.0.0.1",
@@ -121,7 +128,7 @@ def test_reextract_refuses_what_a_crawl_refuses(tmp_path, record):
                 "status": 200,
                 "content_type": "text/html; charset=utf-8",
                 "encoding": "utf-8",
-                "html_gz": gzip.compress(body),
+                "body_gz": gzip.compress(body),
             }
         )
     db.close()

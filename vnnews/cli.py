@@ -426,7 +426,8 @@ def reextract(db_path, site):
             continue
         outcome.site = page["site"]
         outcome.url = page["url"]  # the page keeps the address it is archived under
-        result = store.save_article(db, outcome, page["fetched_at"])
+        # The same capture read again: the current version is rewritten, not added to.
+        result = store.save_article(db, outcome, page["fetched_at"], new_version=False)
         counts[result] = counts.get(result, 0) + 1
     click.echo(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no stored pages")
 
@@ -448,7 +449,7 @@ def iso_date(ctx, param, value: str | None) -> str | None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["jsonl", "csv", "parquet"]),
+    type=click.Choice(["jsonl", "csv", "parquet", "warc"]),
     default="jsonl",
     show_default=True,
 )
@@ -469,14 +470,21 @@ def iso_date(ctx, param, value: str | None) -> str | None:
 @click.option("--search", help="Full-text query; diacritics optional ('ha quang').")
 def export_command(db_path, fmt, output, site, since, until, category, search):
     """Export articles for analysis as JSON Lines, CSV or Parquet, oldest first, with
-    optional filters. Tags are a list (a JSON array in CSV).
+    optional filters. Tags are a list (a JSON array in CSV). `--format warc` writes
+    every raw capture instead (request and response records, as fetched) for web
+    archive tools; it needs -o and takes no filters.
 
     \b
     Examples:
       vnnews export --db archive.db --site baocaobang --since 2025-07-01 > cb.jsonl
       vnnews export --db archive.db --format parquet -o articles.parquet
+      vnnews export --db archive.db --format warc -o archive.warc.gz
     """
     from archive.export import Filters, export
+
+    if fmt == "warc":
+        export_warc_file(db_path, output, bool(site or since or until or category or search))
+        return
 
     filters = Filters(sites=site, since=since, until=until, category=category, search=search)
     try:
@@ -484,6 +492,46 @@ def export_command(db_path, fmt, output, site, since, until, category, search):
     except (ValueError, RuntimeError) as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"{count} articles exported", err=True)
+
+
+def export_warc_file(db_path: str, output: str | None, filtered: bool) -> None:
+    from archive.warc import export_warc
+
+    if not output:
+        raise click.UsageError("--format warc writes a file: give -o FILE.warc.gz")
+    if filtered:
+        raise click.UsageError("--format warc exports every capture; it takes no filters")
+    count = export_warc(store.open_db(db_path), output)
+    click.echo(f"{count} captures written to {output}", err=True)
+
+
+@cli.command("import-warc")
+@click.argument("warc_files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--db",
+    "db_path",
+    default="archive.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="SQLite archive to write (created if missing).",
+)
+def import_warc_command(warc_files, db_path):
+    """Build articles from WARC files made by any crawler (Browsertrix, Heritrix, wget,
+    `vnnews export --format warc`): every HTML response goes through the crawl's own
+    acceptance rules and is stored with its raw capture, under the registered paper
+    that owns its URL (or its host, for other sites).
+
+    \b
+    Example:
+      vnnews import-warc baocaobang-2023.warc.gz --db archive.db
+    """
+    from archive.warc import import_warc
+
+    db = store.open_db(db_path)
+    for path in warc_files:
+        counts = import_warc(db, path)
+        summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no responses"
+        click.echo(f"{path}: {summary}")
 
 
 @cli.command()

@@ -112,6 +112,8 @@ class NewsSpider(scrapy.Spider):
         requests += [
             self.json_page(listing, listing.first_page) for listing in self.profile.json_listings
         ]
+        for url in self.session.rechecks():  # edits and takedowns (archive/recheck.py)
+            requests.append(self.request(url, self.parse_page, PRIORITY_ARTICLE, {"hops": 1}))
         return requests
 
     def json_page(self, listing: JsonListing, page: int) -> scrapy.Request | None:
@@ -220,8 +222,7 @@ class NewsSpider(scrapy.Spider):
 
     def parse_page(self, response: Response):
         """Any page: hand it to acceptance, yield the outcome, then follow its links."""
-        content_type = response.headers.get("Content-Type")
-        headers = {"Content-Type": content_type.decode("latin-1")} if content_type else {}
+        headers = dict(response.headers.to_unicode_dict())  # kept with the raw capture
         raw = RawResponse(response.url, response.status, headers, response.body)
         final = canonicalize(response.url)
         outcome = accept(raw, final, self.profile, self.scope)
