@@ -174,12 +174,17 @@ def _tier_rowids(tier: Tier) -> tuple[str, list]:
 
 
 def _count(conn: sqlite3.Connection, rowids: tuple[str, list], filters) -> int:
+    """How many rows of a tier pass the filters. With filters, the filtered articles are
+    read first and looked up in the tier's rowids ("+rowid"): handed a rowid list, FTS5
+    looks each one up (0.6 s for one paper at 200,000 articles, against 36 ms)."""
     sql, args = rowids
     where, fargs = filters
-    if where:
-        sql += " and rowid in (select rowid from articles where " + " and ".join(where) + ")"
-        args = args + fargs
-    return conn.execute(f"select count(*) from ({sql})", args).fetchone()[0]
+    if not where:
+        return conn.execute(f"select count(*) from ({sql})", args).fetchone()[0]
+    return conn.execute(
+        f"select count(*) from articles where {' and '.join(where)} and +rowid in ({sql})",
+        fargs + args,
+    ).fetchone()[0]
 
 
 def _newest(
@@ -232,20 +237,24 @@ def search(conn: sqlite3.Connection, query: Query, facets: bool = False) -> Resu
 
 
 def _ranked(conn: sqlite3.Connection, query: Query, filters, offset: int) -> Result:
+    """The page from the tiers it spans. Every tier's rows also match the folded query,
+    so the total is one count; tiers below the page are never counted."""
+    everything = Tier("all", FOLDED_FTS, fts_query(query.q))
+    total = _count(conn, _tier_rowids(everything), filters)
     sizes = []
     ids: list[int] = []
     start = 0  # where the current tier starts in the whole ranking
     for tier in tiers(query.q):
+        if len(ids) >= query.size or start >= total:
+            break
         rowids = _tier_rowids(tier)
         size = _count(conn, rowids, filters)
         sizes.append((tier.name, size))
-        want = query.size - len(ids)
-        if want > 0 and size and start + size > offset:
+        if size and start + size > offset:
             skip = max(0, offset - start)
-            ids += _newest(conn, rowids, size, filters, want, skip)
+            ids += _newest(conn, rowids, size, filters, query.size - len(ids), skip)
         start += size
-    result = Result(start, _rows(conn, ids, query.q), tiers=sizes, size=query.size)
-    return result
+    return Result(total, _rows(conn, ids, query.q), tiers=sizes, size=query.size)
 
 
 def _rows(conn: sqlite3.Connection, ids: list[int], q: str | None) -> list[dict]:
@@ -293,11 +302,13 @@ def _facets(
     if total > FACET_AT_MOST:
         return None
     where, args = filters
-    if query.q.strip():
+    if query.q.strip() and where:  # filtered articles first, as in _count
+        match = f"select rowid from {FOLDED_FTS} where {FOLDED_FTS} match ?"
+        ids = f"select rowid from articles where {' and '.join(where)} and +rowid in ({match})"
+        args = args + [fts_query(query.q)]
+    elif query.q.strip():
         ids = f"select rowid from {FOLDED_FTS} where {FOLDED_FTS} match ?"
-        args = [fts_query(query.q)] + args
-        if where:
-            ids += " and rowid in (select rowid from articles where " + " and ".join(where) + ")"
+        args = [fts_query(query.q)]
     else:
         ids = "select rowid from articles" + (" where " + " and ".join(where) if where else "")
     out: dict[str, list[dict]] = {}
