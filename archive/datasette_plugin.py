@@ -878,6 +878,10 @@ def extra_template_vars(
 # through here; ours are written that way already.
 
 CSV_BOM = "\ufeff".encode()
+# JSON bodies larger than this (a raw page's html_gz in base64) are sent on as they
+# are: decoding and encoding them again would hold them in memory three times over,
+# and twenty at once passed the 500 MB ceiling (tests/test_public_safety.py).
+UNESCAPE_AT_MOST = 2 * 1024 * 1024
 
 
 def _export_send(path: str, send: Callable) -> Callable:
@@ -901,20 +905,29 @@ def _export_send(path: str, send: Callable) -> Callable:
         return send
     held: list[dict] = []
     chunks: list[bytes] = []
+    passing = False  # over UNESCAPE_AT_MOST: sent on as it comes
 
     async def send_json(message: dict) -> None:
-        if message["type"] == "http.response.start":
+        nonlocal passing
+        if message["type"] == "http.response.start" and not passing:
             held.append(message)
             return
-        if message["type"] != "http.response.body" or not held:
+        if message["type"] != "http.response.body" or passing or not held:
             await send(message)
             return
         chunks.append(message.get("body", b""))
         if message.get("more_body"):
+            if sum(map(len, chunks)) > UNESCAPE_AT_MOST:
+                passing = True
+                await send(held.pop())
+                await send(
+                    {"type": "http.response.body", "body": b"".join(chunks), "more_body": True}
+                )
+                chunks.clear()
             return
         body = b"".join(chunks)
         start = held.pop()
-        if b"\\u" in body:
+        if b"\\u" in body and len(body) <= UNESCAPE_AT_MOST:
             try:
                 body = json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
                 start = {**start, "headers": _without_length(start.get("headers", []))}
