@@ -331,3 +331,30 @@ def test_csv_export_opens_in_libreoffice_with_vietnamese(
     text = (tmp_path / "back" / "ket-qua.csv").read_text(encoding="utf-8")
     assert text.startswith("url,paper,site,title")
     assert "Xã Đàm Thủy phát triển du lịch cộng đồng" in text and "Báo Cao Bằng" in text
+
+
+def test_a_province_page_today_takes_in_the_merged_papers_and_places(
+    tmp_path: Path, datasette
+) -> None:
+    """Tuyên Quang today: Báo Hà Giang's articles and articles naming Hà Giang's places."""
+    from archive.sites import SITES
+    from archive.store import save_sites
+
+    db = open_db(tmp_path / "archive.db")
+    save_sites(db, SITES.values())
+    stories = [
+        ("baohagiang", "https://baohagiang.vn/a/1/", "Đồng Văn mùa hoa tam giác mạch", "Hà Giang"),
+        ("baocaobang", "https://baocaobang.vn/b-2.html", "Du khách từ Mèo Vạc", "Cao Bằng"),
+        ("baocaobang", "https://baocaobang.vn/c-3.html", "Hà Quảng vào mùa lúa", "Cao Bằng"),
+    ]
+    for site, url, title, province in stories:
+        article = Article(url=url, site=site, title=title, body="Nội dung bài. " * 10,
+                          published_at="2024-09-01T08:00:00+07:00")  # fmt: skip
+        article.places = tag_places(title, province)
+        save_article(db, article)
+    db.close()
+    base = datasette(tmp_path / "archive.db")
+    rows = httpx.get(base + "/tinh/Tuyên Quang.json", timeout=10).json()["rows"]
+    assert {r["url"] for r in rows} == {stories[0][1], stories[1][1]}
+    html = httpx.get(base + "/archive/search", params={"q": "Tuyên Quang"}, timeout=10).text
+    assert "Hà Giang sáp nhập vào Tuyên Quang" in html and 'href="/tinh/Tuy' in html
