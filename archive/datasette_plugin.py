@@ -1007,8 +1007,11 @@ async def _results(
     db = datasette.get_database(DATABASE_NAME)
     if fmt == "atom":
         query = replace(query, sort="date", page=1, size=FEED_SIZE)
-    limit_ms = int(request.args.get("_timelimit") or 0) or datasette.setting("sql_time_limit_ms")
-    limit_ms = min(limit_ms, datasette.setting("sql_time_limit_ms"))
+    # The ASGI wrapper lowers _timelimit for a request that waited for its turn.
+    asked = request.args.get("_timelimit") or ""
+    limit_ms = datasette.setting("sql_time_limit_ms")
+    if asked.isdigit() and int(asked) > 0:
+        limit_ms = min(limit_ms, int(asked))
 
     def run(conn: sqlite3.Connection) -> SearchResult:
         with sqlite_timelimit(conn, limit_ms):
