@@ -44,11 +44,13 @@ REJECTION_KINDS = {
     "soft_404": "an error page served with 200 ('Không tìm thấy trang', '404 Not Found')",
     "not_article": "a page, but not an article (a section, a tag page, a gallery)",
     "mojibake": "the text came out garbled (a wrong or double decoding)",
+    "off_site": "the page's final address is outside the crawled paper's origins",
 }
 # Kinds recorded as failures of a page (not_html and not_article are not failures).
-FAILURE_KINDS = ("empty", "binary", "soft_404", "mojibake")
-# Failure kinds that mean the page is absent rather than that the site failed.
-MISSING_KINDS = ("soft_404",)
+FAILURE_KINDS = ("empty", "binary", "soft_404", "mojibake", "off_site")
+# Failure kinds that mean the page is absent (or another paper's) rather than that the
+# site failed: counted as missing, not failed.
+MISSING_KINDS = ("soft_404", "off_site", "foreign")
 
 
 @dataclass
@@ -95,6 +97,10 @@ def accept(
     resolve against it); ``scope`` says which URLs belong to the site and where they
     are fetched (a mirror), by default the profile's own domains.
     """
+    if scope is not None and not scope.owns(url):
+        # The crawl of one paper stores only what lives at its origins (archive/scope.py):
+        # whatever led elsewhere, the page is not this paper's.
+        return Rejection("off_site", f"{url} is outside {profile.name}", raw.url, raw.status)
     scope = scope or Scope.of(profile)
     guarded = page_guard(raw)
     if guarded is not None:

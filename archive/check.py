@@ -44,9 +44,11 @@ def check(db_path: str | Path) -> dict:
     path = Path(db_path)
     if not path.is_file():
         raise FileNotFoundError(f"no archive at {path}")
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=30)
-    conn.isolation_level = None  # autocommit: the FTS check must not open a transaction
-    conn.row_factory = sqlite3.Row
+    problem = store.archive_problem(path)
+    # One connection: a writable file is opened read-write (never created, never
+    # migrated) for SQLite's FTS check, which writes nothing; a read-only one read-only.
+    verifier = writable_connection(path) if problem is None else None
+    conn = verifier or (store.connect_file_readonly(path) if problem is None else None)
     report: dict = {
         "db": str(path),
         "ok": False,
@@ -58,6 +60,10 @@ def check(db_path: str | Path) -> dict:
         "removed": {},  # per site: archived articles taken down (kept, never deleted)
         "crawl_in_progress": crawl_in_progress(path),
     }
+    if conn is None:
+        report["problems"].append(problem)
+        return report
+    conn.row_factory = sqlite3.Row
     try:
         report["integrity"] = integrity(conn)
         if report["integrity"] != ["ok"]:
@@ -67,9 +73,14 @@ def check(db_path: str | Path) -> dict:
         if missing:
             report["problems"].append(f"not an archive: no {', '.join(sorted(missing))} table")
             return report
-        report["fts"] = store.fts_consistency(conn, tables)
+        report["fts"] = store.fts_consistency(conn, tables, verifier)
         if not report["fts"]["ok"]:
             report["problems"].append(f"full-text index: {report['fts']['error']}")
+        elif not report["fts"]["verified"]:
+            report["warnings"].append(
+                "full-text index: counts agree, but SQLite's own check needs a writable "
+                "file (this one is read-only)"
+            )
         report["sites"] = per_site(conn)
         for name, rhythm in silence(conn).items():
             report["sites"].setdefault(name, empty_site())["rhythm"] = rhythm
@@ -81,6 +92,21 @@ def check(db_path: str | Path) -> dict:
         conn.close()
     report["ok"] = not report["problems"]
     return report
+
+
+def writable_connection(path: Path) -> sqlite3.Connection | None:
+    """A connection for the FTS integrity-check (which writes nothing but needs write
+    access), or None when the file or its medium is read-only. It never creates a file
+    or changes the schema."""
+    if not os.access(path, os.W_OK):
+        return None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=30)
+        conn.isolation_level = None  # autocommit: the FTS check must not open a transaction
+        conn.execute("select count(*) from sqlite_master").fetchone()
+        return conn
+    except sqlite3.DatabaseError:
+        return None
 
 
 def integrity(conn: sqlite3.Connection) -> list[str]:

@@ -79,9 +79,13 @@ class Sitemap:
     entries: list[dict]
 
 
+class TooLarge(ValueError):
+    """Compressed data that outgrows the size bound once decompressed (a gzip bomb)."""
+
+
 def read_sitemap(body: bytes, max_size: int = 0) -> Sitemap | None:
     """A sitemap (gzip or not) from its bytes, or None when the body is not XML (an
-    HTML error page at /sitemap.xml)."""
+    HTML error page at /sitemap.xml); TooLarge for a gzip bomb."""
     if body[:2] == b"\x1f\x8b":
         body = gunzip(body, max_size)
     try:
@@ -115,14 +119,14 @@ def local_name(el: etree._Element) -> str:
 
 def gunzip(body: bytes, max_size: int = 0) -> bytes:
     """Gzip data decompressed, at most `max_size` bytes of it (0: no bound); b"" when it
-    is not gzip or outgrows the bound (a gzip bomb)."""
+    is not gzip; TooLarge when it outgrows the bound (a gzip bomb)."""
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
         out = inflater.decompress(body, max_size + 1 if max_size else 0)
     except zlib.error:
         return b""
     if max_size and len(out) > max_size:
-        return b""
+        raise TooLarge(f"larger than DOWNLOAD_MAXSIZE ({max_size} bytes) once decompressed")
     return out
 
 

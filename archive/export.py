@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from archive.fts import fts_query
-from archive.store import EXPORT_COLUMNS, select_articles
+from archive.store import EXPORT_COLUMNS, connect_readonly, select_articles
 
 FORMATS = ("jsonl", "csv", "parquet")
 COLUMNS = EXPORT_COLUMNS
@@ -63,7 +63,7 @@ def export(db_path: str | Path, fmt: str, out: str | None, filters: Filters) -> 
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "parquet" and not out:
         raise ValueError("parquet is binary: give an output file with -o")
-    conn = sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True)
+    conn = connect_readonly(db_path)
     batches = iter_articles(conn, filters)
     try:
         if fmt == "parquet":

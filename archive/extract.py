@@ -154,7 +154,7 @@ def extract(
     modified = meta.get("modified")
     mod = find_date(modified, profile.timezone) if modified else None
     article.modified_at = to_iso(mod.value) if mod and mod.has_time else None
-    article.category = find_category(tree, meta, profile, article.title)
+    article.category = find_category(tree, meta, profile, article.title, title_el)
     article.tags = find_tags(tree, meta, profile)
     article.image, article.image_caption = find_image(meta, body)
     container_words = class_words(container) if container is not None else set()
@@ -393,16 +393,40 @@ def find_byline(
             )  # fmt: skip
             candidates = [(box, *byline_element(box, tz)) for box in islice(boxes, 8)]
             candidates = [c for c in candidates if c[2] or (c[1] and looks_like_name(c[1]))]
+        credited = source_box(tree, title_el, keep, region)
         if candidates:
             el, name, outlet = candidates[0]
+            if credited and outlet and not name and looks_like_name(outlet):
+                # "Theo Hồ Hương" beside a source box ("Đại Đoàn kết"): the page names
+                # the outlet apart, so the one after "Theo" is the writer.
+                name, outlet = outlet, None
             author, source = name or author, source or outlet
             shown = clean(el.text_content())
             blocks = [b for b in blocks if b.text != shown]
+        source = source or credited
     if author is None:
         candidate = meta.get("ld_author") or meta.get("author")
         if candidate and not looks_like_site_name(candidate, meta, profile):
-            author = candidate
+            name, outlet = split_credit(candidate)
+            author = name or (outlet if source and looks_like_name(outlet or "") else None)
     return author or None, source, blocks
+
+
+SOURCE_CLASS = re.compile(r"(^|[\s_-])(source|nguon|nguon-?tin)($|[\s_-])", re.I)
+
+
+def source_box(tree, title_el, keep, region) -> str | None:
+    """The outlet a page credits in a box of its own ("Nguồn: Đại Đoàn kết")."""
+    for box in islice(classed(tree, SOURCE_CLASS, after=title_el, max_words=8, keep=keep,
+                              region=region), 3):  # fmt: skip
+        inner = (f"{d.get('class', '')} {d.get('id', '')}" for d in box.iterdescendants())
+        if any(SOURCE_CLASS.search(cls) for cls in inner):
+            continue  # the innermost box holds the outlet alone
+        text = clean(TEMPLATE_TEXT.sub("", box.text_content()))
+        text = re.sub(r"^\s*(nguồn|source)\s*:?\s*", "", text, flags=re.I)
+        if text and "http" not in text and "/" not in text and "{" not in text:
+            return text.strip(" .")
+    return None
 
 
 # Links to an author's page: the names a byline box lists, however many it shows.
@@ -671,14 +695,26 @@ TAG_HINT = re.compile(r"tag|keyword|tukhoa", re.I)
 TAG_WORDS = {"tag", "tags", "keyword", "keywords", "tukhoa", "taglist"}
 
 
-def find_category(tree, meta: dict, profile: SiteProfile, title: str | None) -> str | None:
-    """The section: profile, else the last breadcrumb item (not "Trang chủ", not the
-    headline), else a category-classed link, else article:section."""
+def find_category(
+    tree, meta: dict, profile: SiteProfile, title: str | None, title_el=None
+) -> str | None:
+    """The section: profile, else the last item of the breadcrumb or category label
+    nearest the headline (not "Trang chủ", not the headline; a header widget far above
+    it is not the article's), else article:section."""
     el = select_one(tree, profile.selectors.get("category"))
     if el is not None and clean(el.text_content()):
         return clean(el.text_content())
+    trail = [
+        name
+        for name in meta.get("ld_breadcrumb") or []
+        if name.lower() not in HOME_WORDS and name != title and len(name.split()) <= 8
+    ]
     shaped = breadcrumb_shaped(tree)
-    for crumb in tree.iter():
+    found: list[tuple[int, str, bool]] = []
+    at = None
+    for i, crumb in enumerate(tree.iter()):
+        if crumb is title_el:
+            at = i
         if not isinstance(crumb.tag, str) or crumb.tag in ("html", "body"):
             continue
         hinted = CATEGORY_HINT.search(f"{crumb.get('class', '')} {crumb.get('id', '')}")
@@ -693,10 +729,25 @@ def find_category(tree, meta: dict, profile: SiteProfile, title: str | None) -> 
             clean(crumb.text_content())
         ]
         items = [i for i in items if i and i.lower() not in HOME_WORDS and i != title]
+        if len(clean(crumb.text_content())) > 160:
+            continue  # a wrapper holding a menu or the article, not a label
+        # A section's name: a few words, not a date or a time.
         items = [i for i in items if len(i.split()) <= 8 and "{{" not in i]
+        items = [i for i in items if not re.search(r"\d{1,2}\s*[/:.-]\s*\d{1,2}", i)]
         if items:
-            return items[-1]
-    return meta.get("section")
+            found.append((i, items[-1], crumb in shaped))
+            if at is None and title_el is None:
+                break  # no headline to be near: the first one, as a reader meets it
+    if found:
+        at = at if at is not None else found[0][0]
+        found.sort(key=lambda pair: abs(pair[0] - at))
+        shaped_found = [f for f in found if f[2]]
+        if shaped_found:
+            return shaped_found[0][1]  # a visible trail: "Trang chủ » Kinh tế"
+        if trail:
+            return trail[-1]  # the page's own JSON-LD trail beats a label found by its class
+        return found[0][1]
+    return trail[-1] if trail else meta.get("section")
 
 
 def breadcrumb_shaped(tree) -> set:

@@ -77,6 +77,7 @@ def read_metadata(tree: lxml.html.HtmlElement) -> dict:
             meta.setdefault("ld_keywords", [clean(k) for k in keywords.split(",") if k.strip()])
         elif isinstance(keywords, list):
             meta.setdefault("ld_keywords", [clean(k) for k in keywords if isinstance(k, str)])
+    meta["ld_breadcrumb"] = json_ld_breadcrumb(tree)
     title = tree.find(".//title")
     meta["html_title"] = clean(title.text_content()) if title is not None else ""
     meta["title"] = meta.get("og_title") or meta.get("ld_title") or meta["html_title"] or None
@@ -85,6 +86,29 @@ def read_metadata(tree: lxml.html.HtmlElement) -> dict:
 
 def json_ld_articles(tree: lxml.html.HtmlElement) -> Iterator[dict]:
     """JSON-LD nodes whose @type is an article type (NewsArticle, Article, ...)."""
+    return json_ld_nodes(tree, lambda kind: kind.endswith("Article"))
+
+
+def json_ld_breadcrumb(tree: lxml.html.HtmlElement) -> list[str]:
+    """The names of a JSON-LD BreadcrumbList, in position order ([] when none)."""
+    for node in json_ld_nodes(tree, lambda kind: kind == "BreadcrumbList"):
+        items = [i for i in node.get("itemListElement") or [] if isinstance(i, dict)]
+        items.sort(key=lambda i: i.get("position") if isinstance(i.get("position"), int) else 0)
+        names = []
+        for item in items:
+            name = item.get("name")
+            inner = item.get("item")
+            if not name and isinstance(inner, dict):
+                name = inner.get("name")
+            if isinstance(name, str) and clean(name):
+                names.append(clean(name))
+        if names:
+            return names
+    return []
+
+
+def json_ld_nodes(tree: lxml.html.HtmlElement, wanted) -> Iterator[dict]:
+    """JSON-LD nodes (top level, lists and @graph) whose @type satisfies `wanted`."""
     for script in tree.xpath("//script[@type='application/ld+json']"):
         try:
             data = json.loads(script.text_content() or "null")
@@ -98,5 +122,5 @@ def json_ld_articles(tree: lxml.html.HtmlElement) -> Iterator[dict]:
             stack.extend(node.get("@graph") or [])
             kinds = node.get("@type")
             kinds = kinds if isinstance(kinds, list) else [kinds]
-            if any(isinstance(k, str) and k.endswith("Article") for k in kinds):
+            if any(isinstance(k, str) and wanted(k) for k in kinds):
                 yield node

@@ -183,12 +183,12 @@ def serve(
     The schema is ensured first (``open_db`` is idempotent) so a fresh or older file
     serves its canned queries without errors.
     """
-    from archive.store import open_db  # imported here: publish.datasette_args needs no DB
+    from archive.store import open_readonly  # here: publish.datasette_args needs no DB
 
     path = Path(db_path)
     if not path.exists():
         raise FileNotFoundError(f"no archive at {path}: run `vnnews crawl` or `vnnews demo`")
-    open_db(path).close()
+    open_readonly(path).close()  # one clear line for a damaged file; schema: `crawl`
     if public is None:
         public = not is_loopback(host)
     if public and not os.environ.get("DATASETTE_SECRET"):

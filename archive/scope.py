@@ -1,8 +1,15 @@
 """Which URLs a crawl of one paper may follow, and at which address to fetch them.
 
-A registered paper owns every domain it has used; a site with no profile is confined to
-the start URL's host and port. On a mirror (``--base-url``), links to the paper's real
-domains are fetched from the mirror instead.
+A crawl fetches only its paper's origins, port included:
+- a URL target with no profile: the URL's host (www./m. variants too) on the URL's port;
+- a registered paper: every domain it has used, on the default ports (80, 443);
+- a mirror (``--base-url``): the mirror's host and port; links to the paper's real
+  domains are fetched from the mirror instead.
+What a site points to elsewhere (a redirect, a meta refresh, a ``Sitemap:`` line, a
+sitemap child, a feed or a listing link) is not fetched, whatever host or port it names:
+``allows`` is asked before every request, and again for every redirect hop
+(crawler/middlewares.py). Only what the operator named (the target, the mirror, the
+registry's own feeds and listings) starts a crawl.
 """
 
 from __future__ import annotations
@@ -12,6 +19,23 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from archive.sites import SITES, SiteProfile, resolve_target
 from archive.urls import canonicalize, host_of, is_crawlable
+
+
+def port_of(url: str) -> int | None:
+    """The URL's port, None for the scheme's default (or an unreadable port)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return -1  # never equal to a real port: such a URL belongs to no one
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return None if port == default else port
+
+
+def same_origin(url: str, base: str) -> bool:
+    """Same host (www./m./amp. variants alike) and same port; http and https alike,
+    since sites move from one to the other on the same port."""
+    return host_of(url) == host_of(base) and port_of(url) == port_of(base)
 
 
 @dataclass(frozen=True)
@@ -34,11 +58,19 @@ class Scope:
         return cls(profile, profile.homepage)
 
     def owns(self, url: str) -> bool:
-        """Whether a URL belongs to the crawled site."""
-        if self.profile.generic:  # confined to the start URL's host (www. or not) and port
-            start = urlsplit(self.start_url)
-            return host_of(url) == host_of(self.start_url) and urlsplit(url).port == start.port
-        return self.profile.owns(url)
+        """Whether a URL belongs to the crawled site: one of its origins, port included."""
+        if urlsplit(url).scheme not in ("http", "https"):
+            return False
+        if self.profile.generic:  # the start URL's host (www. or not) and port
+            return same_origin(url, self.start_url)
+        if self.mirror and host_of(url) == host_of(self.mirror):
+            return port_of(url) == port_of(self.mirror)
+        return self.profile.owns(url) and port_of(url) is None
+
+    def allows(self, url: str) -> bool:
+        """Whether a crawl of this site may request a URL (in fetch form) that a page,
+        a feed, a sitemap, robots.txt or a redirect pointed to."""
+        return self.owns(url) and (not self.mirror or same_origin(url, self.mirror))
 
     def fetch_url(self, url: str) -> str:
         """On a mirror, links to the paper's real domains go to the mirror."""
@@ -46,7 +78,7 @@ class Scope:
             return url
         parts = urlsplit(url)
         mirror = urlsplit(self.mirror)
-        if parts.netloc != mirror.netloc and self.profile.owns(url):
+        if parts.netloc != mirror.netloc and self.owns(url):
             return urlunsplit((mirror.scheme, mirror.netloc, parts.path, parts.query, ""))
         return url
 
@@ -72,4 +104,4 @@ class Scope:
         form, once each, in page order."""
         urls = [canonicalize(urljoin(base_url, href)) for href in hrefs]
         urls = [self.fetch_url(u) for u in urls if is_crawlable(u)]
-        return [u for u in dict.fromkeys(urls) if self.owns(u)]
+        return [u for u in dict.fromkeys(urls) if self.allows(u)]

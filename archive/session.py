@@ -10,6 +10,7 @@ database or keeps crawl state of its own. No Scrapy here.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -27,6 +28,11 @@ logger = logging.getLogger(__name__)
 
 # Scrapy's close reasons for a run that ended by itself (not killed or cancelled).
 FINISHED_REASONS = ("finished", "closespider_pagecount", "closespider_itemcount")
+# The close reason of a run stopped because the archive could not be written.
+STORE_ERROR = "store_error"
+# A walk through links is cut after this many pages in a row, fetched as candidate
+# articles, that were not articles (crawler/settings.py: VNNEWS_MAX_JUNK).
+MAX_JUNK = 50
 
 
 @dataclass
@@ -53,6 +59,15 @@ class CrawlSession:
     articles_scheduled: int = 0
     last_error: str | None = None
     crawl_status: str | None = None  # set by finish(): ok | partial | failed | ...
+    # Why the run must stop: the archive could not be written (a full disk, a
+    # read-only file). Set once; the pipeline then closes the spider.
+    halted: str | None = None
+    max_junk: int = MAX_JUNK
+    # Candidate articles in a row that were not articles; past max_junk, links found
+    # on pages are no longer walked (an endless listing of junk). Feeds, sitemaps and
+    # listings of the profile go on.
+    junk_streak: int = 0
+    walk_cut: bool = False
 
     @property
     def site(self) -> str:
@@ -149,8 +164,20 @@ class CrawlSession:
 
     def remember(self, url: str, kind: str, status: str, article_links: int | None = None) -> None:
         """Note what a discovery URL gave this run, for the next incremental run."""
-        if self.db is not None:
+        if self.db is None or self.halted:
+            return
+        try:
             store.remember(self.db, self.site, canonicalize(url), kind, status, article_links)
+        except sqlite3.Error as exc:
+            self.halt(exc)
+
+    def halt(self, exc: BaseException) -> None:
+        """The archive cannot be written: the run stops (the pipeline closes the spider)
+        and says why; what was not written is fetched again by the next run."""
+        if self.halted is None:
+            self.halted = f"{STORE_ERROR}: {self.db_path}: {exc}"
+            self.last_error = self.halted
+            logger.error("cannot write the archive %s (%s): stopping the run", self.db_path, exc)
 
     def remember_redirects(self, old_urls: list[str], to_article: bool) -> None:
         """Old addresses that redirected to a page: an article's are aliases, not to
@@ -191,15 +218,37 @@ class CrawlSession:
     # ------------------------------------------------------------ outcomes
 
     def save_article(self, article: Article, raw: RawPage, fetched_at: str) -> None:
-        """Store an accepted article with its raw page; a database error loses this
-        page (recorded as ``store_error``), not the run."""
+        """Store an accepted article with its raw page. The database refusing (a full
+        disk, a read-only file) stops the run: recorded as ``store_error`` when it still
+        can be. An article archived under another paper stays there (``foreign``)."""
+        if self.halted:
+            return
+        self.junk_streak = 0
         try:
             outcome = store.save_article(self.db, article, fetched_at, raw=raw)
-        except Exception as exc:  # a full disk or a locked file
-            logger.exception("could not store %s", article.url)
-            self.failed(article.url, "store_error", f"{type(exc).__name__}: {exc}", raw.status)
+        except sqlite3.Error as exc:
+            self.halt(exc)
+            self.failed(article.url, STORE_ERROR, f"{type(exc).__name__}: {exc}", raw.status)
+            return
+        if outcome == "foreign":
+            self.failed(article.url, "foreign", "archived under another paper", raw.status)
             return
         self.counts[outcome] += 1
+
+    def not_an_article(self, candidate: bool) -> None:
+        """A fetched page that was no article; `candidate`: it was fetched as one (a
+        link that looked like an article). Too many candidates in a row cut the walk."""
+        if not candidate or self.walk_cut:
+            return
+        self.junk_streak += 1
+        if self.junk_streak >= self.max_junk:
+            self.walk_cut = True
+            message = (
+                f"{self.max_junk} candidate articles in a row were not articles: links on "
+                "pages are no longer followed this run (VNNEWS_MAX_JUNK)"
+            )
+            logger.warning("%s: %s", self.site, message)
+            self.failed(self.scope.start_url, "listing_cut", message)
 
     def skipped(self) -> None:
         """A page that is not an article: counted, not stored."""
@@ -219,10 +268,14 @@ class CrawlSession:
             self.counts["robots_refused"] += 1
         elif http_status in (404, 410) or kind in MISSING_KINDS:
             self.counts["missing"] += 1  # a dead link: recorded, but not a site failure
-            self.taken_down(url, f"HTTP {http_status}" if http_status in (404, 410) else kind)
-        else:
+            if kind not in ("off_site", "foreign"):  # moved or another paper's: not gone
+                self.taken_down(url, f"HTTP {http_status}" if http_status in (404, 410) else kind)
+        elif kind != "listing_cut":  # a cut walk is reported, but no page failed
             self.counts["failed"] += 1
-        self.last_error = f"{kind}: {url}"
+        if not self.halted:
+            self.last_error = f"{kind}: {message if kind == 'robots' else url}"
+        if self.db is None or (self.halted and kind != STORE_ERROR):
+            return
         try:
             store.record_failure(
                 self.db,
@@ -234,25 +287,31 @@ class CrawlSession:
                 http_status=http_status,
                 attempts=attempts,
             )
-        except Exception:
-            logger.exception("could not record the failure of %s (%s: %s)", url, kind, message)
+        except sqlite3.Error as exc:  # the disk is full: the run stops, the log says it
+            logger.error("could not record the failure of %s (%s: %s)", url, kind, message)
+            self.halt(exc)
 
     def finish(self, reason: str, requests: int) -> str:
         """Close the run's ``crawls`` record with its status and counts, and the
         database; return the status."""
         self.counts["requests"] = requests
-        self.crawl_status = crawl_status(self.counts, reason)
+        self.crawl_status = crawl_status(self.counts, STORE_ERROR if self.halted else reason)
         if self.db is not None:
             counts = {**self.counts, "last_error": self.last_error}
-            store.finish_crawl(self.db, self.crawl_id, self.crawl_status, counts)
+            try:
+                store.finish_crawl(self.db, self.crawl_id, self.crawl_status, counts)
+            except sqlite3.Error as exc:  # the next run marks this one interrupted
+                self.halt(exc)
         self.close()
         return self.crawl_status
 
 
 def crawl_status(counts: Counter, reason: str) -> str:
-    """ok | refused (robots.txt said no to everything) | failed (nothing came back) |
-    partial (some pages failed) | interrupted."""
+    """ok | refused (robots.txt said no to everything) | failed (nothing came back, or
+    the archive could not be written) | partial (some pages failed) | interrupted."""
     stored = counts["new"] + counts["updated"] + counts["unchanged"]
+    if reason == STORE_ERROR:
+        return "failed"
     if reason not in FINISHED_REASONS:
         return "interrupted"
     if not stored and counts["robots_refused"] and not counts["skipped"]:

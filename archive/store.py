@@ -129,14 +129,109 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
+class ArchiveError(Exception):
+    """An archive file that cannot be used as it is, in one line that says what to do."""
+
+
+def archive_problem(path: str | Path, must_exist: bool = True) -> str | None:
+    """Why a file cannot be opened as an archive (missing, a folder, empty), or None;
+    SQLite itself says when a file is not a database. A file that is not an archive is
+    never replaced by a new one."""
+    path = Path(path)
+    if not path.exists():
+        return f"no archive at {path}" if must_exist else None
+    if path.is_dir():
+        return f"{path} is a folder, not an archive file"
+    # stat only: opening and closing the file ourselves would drop SQLite's POSIX locks
+    # held by other connections of this process, and let another process corrupt it.
+    if path.stat().st_size == 0:
+        return (
+            f"{path} is an empty file (0 bytes), not an archive: restore it from a backup, "
+            "or delete it to start a new archive"
+        )
+    return None
+
+
+def damaged(path: str | Path, exc: Exception) -> ArchiveError:
+    return ArchiveError(
+        f"{path} cannot be read ({exc}): run `vnnews check --db {path}`, or restore it "
+        "from a backup"
+    )
+
+
 def open_db(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating if needed) an archive database in WAL mode with its schema."""
+    """Open (creating if needed) an archive database in WAL mode with its schema: for
+    the crawl and the commands that write. An existing file that is not an archive
+    (empty, damaged, another kind of file) raises ArchiveError, never a new archive."""
+    problem = archive_problem(path, must_exist=False)
+    if problem:
+        raise ArchiveError(problem)
     conn = sqlite3.connect(str(path), timeout=30)
     db = sqlite_utils.Database(conn)  # turns recursive_triggers on: FTS stays in sync
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    ensure_schema(db)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        ensure_schema(db)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if is_store_full(exc) or "readonly" in str(exc) or "read-only" in str(exc):
+            raise ArchiveError(f"cannot write {path}: {exc}") from exc
+        raise damaged(path, exc) from exc
     return db
+
+
+def connect_readonly(path: str | Path) -> sqlite3.Connection:
+    """A read-only connection to an archive (never creates, migrates or repairs it);
+    ArchiveError when the file is missing, empty, not SQLite or damaged. Works on a
+    read-only file or medium too."""
+    problem = archive_problem(path)
+    if problem:
+        raise ArchiveError(problem)
+    conn = connect_file_readonly(path)
+    try:
+        tables = table_names(conn)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise damaged(path, exc) from exc
+    if "articles" not in tables:
+        conn.close()
+        raise ArchiveError(f"{path} is an SQLite file but not a vnnews archive (no articles)")
+    return conn
+
+
+def connect_file_readonly(path: str | Path) -> sqlite3.Connection:
+    """A read-only connection to an existing SQLite file, on a read-only medium too."""
+    uri = Path(path).resolve().as_uri()
+    try:
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
+        conn.execute("select count(*) from sqlite_master").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "unable to open" not in str(exc):
+            raise
+        # A WAL-mode file on a read-only medium: SQLite cannot create its -shm. With no
+        # write-ahead log beside it nothing can be pending, so reading it as it is is
+        # exact.
+        wal = Path(str(path) + "-wal")
+        if wal.exists() and wal.stat().st_size:
+            raise ArchiveError(
+                f"cannot read {path}: its write-ahead log ({wal.name}) needs a writable "
+                "folder; copy the archive with its -wal file somewhere writable"
+            ) from None
+        conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=30)
+    except sqlite3.DatabaseError:
+        pass  # not a database at all: the caller's first query says so
+    return conn
+
+
+def open_readonly(path: str | Path) -> sqlite_utils.Database:
+    """An archive opened for reading only (`vnnews sites`, `check`, `export`, `serve`):
+    no schema is written; see connect_readonly."""
+    return sqlite_utils.Database(connect_readonly(path))
+
+
+def is_store_full(exc: BaseException) -> bool:
+    """Whether a database error means the disk (or the file's size limit) is full."""
+    return "disk is full" in str(exc) or "database or disk is full" in str(exc)
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
@@ -342,7 +437,9 @@ def save_article(
 ) -> str:
     """Insert or update one article (with its raw capture) in one transaction.
 
-    Returns "new", "updated" or "unchanged". An edited article keeps every earlier
+    Returns "new", "updated" or "unchanged"; "foreign" (nothing written) when the URL
+    is archived under another paper, whose rows and captures stay as they are: an
+    article never changes paper. An edited article keeps every earlier
     text in ``article_versions`` and every earlier raw capture in ``captures``;
     ``new_version=False`` (re-extraction of the same capture) rewrites the current
     version instead. An article that had been taken down and is served again is
@@ -353,9 +450,12 @@ def save_article(
     digest = content_hash(article)
     article.url = archived_url(db, article.url)
     existing = db.execute(
-        "select content_hash, first_seen_at, versions, removed_at from articles where url = ?",
+        "select content_hash, first_seen_at, versions, removed_at, site from articles "
+        "where url = ?",
         [article.url],
     ).fetchone()
+    if existing is not None and existing[4] != article.site:
+        return "foreign"  # an article never changes paper: the other paper's row stays
     if existing is None:
         outcome, first_seen = "new", fetched_at
     elif existing[0] != digest:
@@ -889,6 +989,11 @@ def select_articles(
     return conn.execute(sql + " order by published_at, url", args)
 
 
+def archived_sites(db: sqlite_utils.Database) -> set[str]:
+    """The papers with at least one article in the archive."""
+    return {r[0] for r in db.execute("select distinct site from articles")}
+
+
 def site_counts(db: sqlite_utils.Database) -> dict[str, dict]:
     """Per-site article counts and date range, for `vnnews sites`."""
     rows = db.execute(
@@ -945,16 +1050,26 @@ def table_names(conn: sqlite3.Connection) -> set[str]:
     return {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
 
 
-def fts_consistency(conn: sqlite3.Connection, tables: set[str]) -> dict:
+def fts_consistency(
+    conn: sqlite3.Connection, tables: set[str], verifier: sqlite3.Connection | None = None
+) -> dict:
     """The FTS index checked by SQLite against the articles table (FTS5
     'integrity-check' with rank 1 compares the index with its content table), and the
-    number of indexed rows against the number of articles."""
+    number of indexed rows against the number of articles.
+
+    The integrity-check is an INSERT that writes nothing, but SQLite refuses it on a
+    read-only connection: it runs on ``verifier`` (a writable connection to the same
+    file), and without one ``verified`` is False (only the counts are compared)."""
     result: dict = {"ok": True, "error": None, "articles": None, "indexed": None}
     result["articles"] = conn.execute("select count(*) from articles").fetchone()[0]
+    result["verified"] = verifier is not None
     if FTS_TABLE not in tables:
         return {**result, "ok": False, "error": f"no {FTS_TABLE} table"}
     try:
-        conn.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values('integrity-check', 1)")
+        if verifier is not None:
+            verifier.execute(
+                f"insert into {FTS_TABLE}({FTS_TABLE}, rank) values('integrity-check', 1)"
+            )
     except sqlite3.DatabaseError as exc:
         result.update(ok=False, error=f"integrity-check failed: {exc}")
     if f"{FTS_TABLE}_docsize" in tables:

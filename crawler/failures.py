@@ -14,10 +14,17 @@ from scrapy.exceptions import IgnoreRequest
 #   reset           the connection was closed or reset before a complete answer
 #   truncated       the body ended before its Content-Length (data loss)
 #   refused, dns    nobody listening / the host name does not resolve
-#   too_large       larger than DOWNLOAD_MAXSIZE
+#   too_large       larger than DOWNLOAD_MAXSIZE (as sent, or once decompressed: a
+#                   gzip bomb, an HTML bomb, a sitemap bomb)
 #   too_many_redirects  more than REDIRECT_MAX_TIMES redirects (a loop, usually)
-#   robots          robots.txt forbids the URL
-#   store_error     the article could not be written to the database
+#   robots          robots.txt forbids the URL (or could not be read: 5xx, timeout,
+#                   no answer; RFC 9309 says assume complete disallow)
+#   off_site        a redirect led outside the paper's origins (archive/scope.py);
+#                   not followed, so nothing of the other site is fetched
+#   store_error     the article could not be written to the database (the run stops)
+#   foreign         the article's URL is archived under another paper, and stays there
+#   listing_cut     a walk through links was cut: too many pages in a row that were
+#                   not articles (VNNEWS_MAX_JUNK in crawler/settings.py)
 # plus the pages archive.accept refuses as failures (its FAILURE_KINDS): empty, binary,
 # soft_404 (a 2xx answer that is no page) and mojibake (garbled text).
 KIND_BY_NAME = {
@@ -51,8 +58,12 @@ def failure_kind(failure) -> str:
         return "robots"
     if name == "HttpError":
         return "http"
+    if name == "OffSite":
+        return "off_site"
     if isinstance(exc, IgnoreRequest) and "redirection" in text:
         return "too_many_redirects"
+    if isinstance(exc, IgnoreRequest) and "DOWNLOAD_MAXSIZE" in text:
+        return "too_large"  # decompressed beyond the limit (HttpCompressionMiddleware)
     if name in KIND_BY_NAME:
         return KIND_BY_NAME[name]
     if "timeout" in name.lower() or "timed out" in text.lower():

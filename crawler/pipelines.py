@@ -1,7 +1,8 @@
 """Where crawled items meet the archive: every outcome is written and counted.
 
-Nothing is lost silently: an accepted article is stored in one transaction (or, when
-the database refuses, recorded as ``store_error``); a page ``accept`` refused as garbage
+Nothing is lost silently: an accepted article is stored in one transaction (when the
+database refuses, a full disk or a read-only file, the run stops and says so, recorded
+as ``store_error`` when it still can be); a page ``accept`` refused as garbage
 or as no page, and every fetch that failed for good, is recorded in ``failures`` with
 its kind, HTTP status, a readable message and the number of attempts. All of it goes
 through the spider's crawl session, which owns the database connection and the counts.
@@ -12,6 +13,9 @@ from __future__ import annotations
 import re
 from http import HTTPStatus
 
+from scrapy.utils.defer import deferred_from_coro
+
+from archive.session import STORE_ERROR
 from archive.store import RawPage
 from crawler.failures import KIND_BY_NAME
 from crawler.items import Accepted, FetchFailed, Refused
@@ -38,6 +42,8 @@ class ArchivePipeline:
 
     def process_item(self, item, spider=None):
         session = self.session
+        if session.halted:  # the archive cannot be written: the run is stopping
+            return item
         if isinstance(item, Accepted):
             raw = item.raw
             page = RawPage(
@@ -59,7 +65,17 @@ class ArchivePipeline:
         elif isinstance(item, FetchFailed):
             message = self.describe(item.kind, item.message, item.http_status)
             session.failed(item.url, item.kind, message, item.http_status, item.attempts)
+        if session.halted:
+            self.stop(STORE_ERROR)
         return item
+
+    def stop(self, reason: str) -> None:
+        """Close the spider now (Scrapy 2.14+ has the async form)."""
+        engine = self.crawler.engine
+        if hasattr(engine, "close_spider_async"):
+            deferred_from_coro(engine.close_spider_async(reason=reason))
+        else:
+            engine.close_spider(self.crawler.spider, reason)
 
     def describe(self, kind: str, message: str | None, status: int | None) -> str:
         """A readable message: Scrapy leaves some exceptions without one, or with a

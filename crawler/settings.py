@@ -7,6 +7,9 @@ NEWSPIDER_MODULE = "crawler.spiders"
 
 # Say who we are and where to complain.
 USER_AGENT = "vnnews/0.1 (+https://github.com/vnnews/vnnews; archive of Vietnam's provincial press)"
+# robots.txt as RFC 9309 reads it (crawler/middlewares.py): no robots.txt (4xx) allows
+# everything; a server error (5xx), a timeout or no answer disallows everything for the
+# run, and the run is reported as refused, with the reason.
 ROBOTSTXT_OBEY = True
 
 CONCURRENT_REQUESTS = 8
@@ -47,7 +50,15 @@ RETRY_TIMES = 3
 RETRY_HTTP_CODES = [408, 429, 500, 502, 503, 504, 522, 524]
 RETRY_AFTER_MAX = 120
 
+# Confinement (archive/scope.py) comes first, before robots.txt: a host outside the
+# paper is not even asked for its robots.txt. Every redirect hop and meta refresh is
+# checked again by the redirect middlewares' subclasses.
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.ScopeMiddleware": 40,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.RedirectMiddleware": 600,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.MetaRefreshMiddleware": 580,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
@@ -59,6 +70,12 @@ EXTENSIONS = {"crawler.progress.Progress": 500}
 # What the spider does on top of Scrapy's limits (see crawler/spiders/news.py).
 VNNEWS_MAX_DEPTH = 4  # link hops from a start page through non-article pages
 VNNEWS_MAX_PAGES = 5000  # requests per site and run
+# An endless walk of junk (link after link that looks like an article and is none) is
+# cut: after this many candidate articles in a row that were not articles, links found
+# on pages are no longer followed this run (feeds, sitemaps and the profile's listings
+# go on); the cut is recorded in `failures` as `listing_cut`. Any stored article resets
+# the count.
+VNNEWS_MAX_JUNK = 50
 VNNEWS_PROGRESS_SECONDS = 10
 
 LOG_LEVEL = "INFO"

@@ -71,7 +71,13 @@ def test_a_sound_archive_is_ok_with_per_site_counts(db_path):
     assert report["ok"] is True
     assert report["problems"] == []
     assert report["integrity"] == ["ok"]
-    assert report["fts"] == {"ok": True, "error": None, "articles": 9, "indexed": 9}
+    assert report["fts"] == {
+        "ok": True,
+        "error": None,
+        "articles": 9,
+        "indexed": 9,
+        "verified": True,
+    }
     cb = report["sites"]["baocaobang.vn"]
     assert (cb["articles"], cb["no_date"], cb["no_author"], cb["no_body"]) == (8, 2, 1, 1)
     assert cb["last_crawl"]["status"] == "partial"

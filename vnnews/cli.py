@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import json
-import re
+import logging
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,16 +15,52 @@ from pathlib import Path
 import click
 
 from archive import store
-from archive.sites import SITES, resolve_target
+from archive.sites import SITES
+from vnnews.validate import check_target, iso_date, parse_settings
 
 
-@click.group()
+class Commands(click.Group):
+    """The command group: an error the commands did not foresee is one line (exit 1),
+    with the traceback only under --debug; a damaged or unusable archive is one line
+    that says what to do."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:  # one line, not click's usage block
+            if ctx.params.get("debug"):
+                raise
+            command = " ".join(filter(None, ["vnnews", ctx.invoked_subcommand]))
+            click.echo(f"error: {exc.format_message()} (see `{command} --help`)", err=True)
+            sys.exit(exc.exit_code)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except store.ArchiveError as exc:
+            if ctx.params.get("debug"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            click.echo(f"error: {type(exc).__name__}: {exc} (--debug shows where)", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=Commands)
 @click.version_option(package_name="vnnews")
-def cli():
+@click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
+def cli(debug):
     """vnnews: an archive of Vietnam's provincial press.
 
     Crawl newspapers (registered sites or any news URL) into one SQLite file, then
     search it in a browser or with SQL through Datasette.
+
+    \b
+    Exit status: 0 done; 1 the work failed (a site failed entirely or was refused by
+    robots.txt, the archive could not be written, or is damaged, empty or missing);
+    2 a usage mistake (a bad option, target, date or setting) or another crawl holds
+    the archive's lock.
     """
 
 
@@ -46,11 +82,16 @@ def cli():
 )
 @click.option(
     "--max-articles",
-    type=int,
+    type=click.IntRange(min=0),
     default=0,
     help="Stop scheduling articles after N per site (0 = no limit).",
 )
-@click.option("--max-pages", type=int, default=None, help="At most N requests per site and run.")
+@click.option(
+    "--max-pages",
+    type=click.IntRange(min=1),
+    default=None,
+    help="At most N requests per site and run.",
+)
 @click.option(
     "--backfill",
     is_flag=True,
@@ -59,12 +100,15 @@ def cli():
 @click.option("--refresh", is_flag=True, help="Fetch articles again even when already archived.")
 @click.option(
     "--delay",
-    type=float,
+    type=click.FloatRange(min=0),
     default=None,
     help="Seconds between requests to one site (default 0.5 with AutoThrottle; 0 for sites on this machine).",
 )
 @click.option(
-    "--concurrency", type=int, default=None, help="Concurrent requests per site (default 2)."
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Concurrent requests per site (default 2).",
 )
 @click.option(
     "--ignore-robots", is_flag=True, hidden=True, help="For tests on your own servers only."
@@ -99,7 +143,8 @@ def crawl(
 
     Incremental by default: articles already archived are not fetched again. Prints
     progress while it runs and a summary per site at the end. Exits with status 1 when
-    a site failed entirely (nothing fetched, or refused by robots.txt), 2 when another
+    a site failed entirely (nothing fetched, or refused by robots.txt) or the archive
+    could not be written (the run stops at once), 2 on a usage mistake or when another
     crawl holds the archive's lock.
 
     \b
@@ -119,10 +164,11 @@ def crawl(
     if base_url and len(targets) != 1:
         raise click.UsageError("--base-url applies to exactly one registered site")
     for target in targets:
-        try:
-            resolve_target(target, base_url)
-        except KeyError as exc:
-            raise click.UsageError(str(exc.args[0])) from None
+        check_target(target, base_url)
+    extra_settings = parse_settings(extra)
+    problem = store.archive_problem(db_path, must_exist=False)
+    if problem:  # never start a new archive over a file that is not one
+        raise store.ArchiveError(problem)
     settings: dict = {
         "LOG_LEVEL": "INFO" if verbose else "WARNING",
         "ROBOTSTXT_OBEY": not ignore_robots,
@@ -136,11 +182,8 @@ def crawl(
         settings["CONCURRENT_REQUESTS_PER_DOMAIN"] = concurrency
     if max_pages:
         settings["VNNEWS_MAX_PAGES"] = max_pages
-    for item in extra:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise click.UsageError(f"--set wants NAME=VALUE, got {item!r}")
-        settings[name.strip()] = value
+    settings.update(extra_settings)
+    debug = click.get_current_context().find_root().params.get("debug", False)
     try:
         with crawl_lock(db_path):
             jobs = [(target, base_url) for target in targets]
@@ -151,6 +194,7 @@ def crawl(
                 backfill=backfill,
                 refresh=refresh,
                 settings=settings,
+                debug=debug,
             )
     except LockHeld as exc:
         click.echo(f"error: {exc}", err=True)
@@ -198,9 +242,12 @@ def run_crawl(
     backfill: bool = False,
     refresh: bool = False,
     settings: dict | None = None,
+    debug: bool = False,
 ) -> list[dict]:
     """Run the spider for each (target, base_url) job in one Scrapy process, all sites
-    at once, with `settings` over crawler/settings.py; return this run's ``crawls`` rows."""
+    at once, with `settings` over crawler/settings.py; return this run's ``crawls`` rows.
+    Scrapy's log shows no traceback unless `debug`: each failure is recorded with its
+    kind, and the summary says what happened."""
     # Imported here: Scrapy and the extractor take a second to load, which `vnnews
     # serve` and `vnnews sites` need not pay.
     from scrapy.crawler import CrawlerProcess
@@ -214,6 +261,12 @@ def run_crawl(
     store.open_db(db_path).close()  # create the schema before concurrent spiders start
 
     process = CrawlerProcess(scrapy_settings)
+    if not debug:
+        for handler in logging.root.handlers:
+            handler.addFilter(without_traceback)
+    if scrapy_settings.get("LOG_LEVEL") == "WARNING":
+        # Each URL given up on is recorded in `failures` and counted in the summary.
+        logging.getLogger("scrapy.downloadermiddlewares.retry").setLevel(logging.CRITICAL)
     crawlers = []
     for target, base_url in jobs:
         crawler = process.create_crawler(NewsSpider)
@@ -232,20 +285,40 @@ def run_crawl(
         )
     process.start()
 
-    db = store.open_db(db_path)
     results = []
     for crawler in crawlers:
         session = getattr(crawler.spider, "session", None)
-        row = store.get_crawl(db, session.crawl_id) if session and session.crawl_id else None
+        row = crawl_row(db_path, session.crawl_id) if session and session.crawl_id else None
         if row is None:
-            row = {
-                "site": session.site if session else "?",
-                "status": "failed",
-                "last_error": "the spider did not start",
-            }
+            row = {"site": session.site if session else "?", "status": "failed"}
+            row["last_error"] = "the spider did not start"
+        if session and session.halted:  # the archive could not be written: say so
+            row.update(status=session.crawl_status or "failed", last_error=session.halted)
         results.append(row)
-    db.close()
     return results
+
+
+def crawl_row(db_path: str, crawl_id: int) -> dict | None:
+    """A crawl's record, read without writing (the disk may be full)."""
+    try:
+        db = store.open_readonly(db_path)
+    except store.ArchiveError:
+        return None
+    try:
+        return store.get_crawl(db, crawl_id)
+    finally:
+        db.close()
+
+
+def without_traceback(record: logging.LogRecord) -> bool:
+    """A logging filter: the exception's one line instead of its traceback."""
+    if record.exc_info and record.exc_info[1] is not None:
+        exc = record.exc_info[1]
+        record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc})"
+        record.args = ()
+        record.exc_info = None
+        record.exc_text = None
+    return True
 
 
 SUMMARY_COLUMNS = ("status", *store.CRAWL_COUNTS)
@@ -261,8 +334,18 @@ def print_summary(results: list[dict]) -> None:
             + "".join(f"{row.get(c) or 0:>15}" for c in SUMMARY_COLUMNS)
         )
     for row in results:
+        error = row.get("last_error") or ""
         if row.get("status") == "refused":
-            click.echo(f"{row['site']}: robots.txt refused us; nothing was fetched.", err=True)
+            why = error.removeprefix("robots: ").removeprefix("Forbidden by robots.txt")
+            why = f" ({why.strip(': ')})" if why.strip(": ") else ""
+            click.echo(f"{row['site']}: robots.txt refused us{why}; nothing was fetched.", err=True)
+        elif error.startswith("store_error"):
+            click.echo(
+                f"{row['site']}: the run stopped: the archive could not be written "
+                f"({error.removeprefix('store_error: ')}). Free space or make the file "
+                "writable, then run again: what was not stored is fetched then.",
+                err=True,
+            )
         elif row.get("last_error") and row.get("status") != "ok":
             click.echo(f"{row['site']}: last error: {row['last_error']}", err=True)
 
@@ -307,8 +390,8 @@ def _serve(db_path: str, host: str, port: int) -> None:
 @click.option(
     "--db",
     "db_path",
-    type=click.Path(dir_okay=False),
-    help="Add each paper's archive counts and last crawl from this DB.",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Add each paper's archive counts and last crawl from this DB (read only).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per paper).")
 def sites(db_path, as_json):
@@ -322,7 +405,7 @@ def sites(db_path, as_json):
       vnnews sites --db archive.db
       vnnews sites --json | jq '.[] | select(.status == "merged") | .name'
     """
-    db = store.open_db(db_path) if db_path and Path(db_path).exists() else None
+    db = store.open_readonly(db_path) if db_path else None
     rows = registry_rows(db)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -432,12 +515,6 @@ def reextract(db_path, site):
     click.echo(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no stored pages")
 
 
-def iso_date(ctx, param, value: str | None) -> str | None:
-    if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise click.BadParameter("use YYYY-MM-DD")
-    return value
-
-
 @cli.command("export")
 @click.option(
     "--db",
@@ -486,6 +563,17 @@ def export_command(db_path, fmt, output, site, since, until, category, search):
         export_warc_file(db_path, output, bool(site or since or until or category or search))
         return
 
+    db = store.open_readonly(db_path)
+    try:
+        unknown = sorted(set(site) - store.archived_sites(db))
+        if unknown:
+            papers = ", ".join(sorted(store.archived_sites(db))) or "none yet"
+            raise click.BadParameter(
+                f"no articles of {', '.join(map(repr, unknown))} in {db_path} (papers: {papers})",
+                param_hint="'--site'",
+            )
+    finally:
+        db.close()
     filters = Filters(sites=site, since=since, until=until, category=category, search=search)
     try:
         count = export(db_path, fmt, output, filters)
@@ -501,7 +589,7 @@ def export_warc_file(db_path: str, output: str | None, filtered: bool) -> None:
         raise click.UsageError("--format warc writes a file: give -o FILE.warc.gz")
     if filtered:
         raise click.UsageError("--format warc exports every capture; it takes no filters")
-    count = export_warc(store.open_db(db_path), output)
+    count = export_warc(store.open_readonly(db_path), output)
     click.echo(f"{count} captures written to {output}", err=True)
 
 

@@ -71,6 +71,7 @@ class NewsSpider(scrapy.Spider):
         spider.max_pages = crawler.settings.getint("VNNEWS_MAX_PAGES", 5000)
         spider.max_depth = crawler.settings.getint("VNNEWS_MAX_DEPTH", 4)
         spider.obey_robots = crawler.settings.getbool("ROBOTSTXT_OBEY")
+        spider.session.max_junk = crawler.settings.getint("VNNEWS_MAX_JUNK", 50)
         crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
         crawler.signals.connect(spider.close_session, signal=signals.spider_closed)
         return spider
@@ -93,22 +94,19 @@ class NewsSpider(scrapy.Spider):
         if not self.obey_robots:
             # With robots.txt obeyed, Scrapy fetches it and robots_parsed gives us its
             # Sitemap: lines; without, we read it ourselves for them.
-            requests.append(
-                self.request(
-                    urljoin(home, "/robots.txt"), self.parse_robots, PRIORITY_FEED, probe="robots"
-                )
-            )
-        requests.append(
-            self.request(home, self.parse_page, PRIORITY_FEED, meta={"hops": 0, "start": True})
-        )
+            robots = urljoin(home, "/robots.txt")
+            requests.append(self.request(robots, self.parse_robots, PRIORITY_FEED, probe="robots"))
+        # What the operator named (the target, the registry's feeds and listings) is
+        # fetched wherever it is; everything else must be in scope (archive/scope.py).
+        named = {"hops": 0, "start": True, "named": True}
+        requests.append(self.request(home, self.parse_page, PRIORITY_FEED, meta=named))
         for url, probe in discover.discovery_points(self.profile, home, self.session.memory):
             if self.session.worth_checking(url):
                 callback = self.parse_feed if probe == "feed" else self.parse_sitemap
                 requests.append(self.request(url, callback, PRIORITY_FEED, probe=probe))
         for path in self.profile.listings:
-            requests.append(
-                self.request(urljoin(home, path), self.parse_page, meta={"hops": 1, "start": True})
-            )
+            url = urljoin(home, path)
+            requests.append(self.request(url, self.parse_page, meta={**named, "hops": 1}))
         requests += [
             self.json_page(listing, listing.first_page) for listing in self.profile.json_listings
         ]
@@ -130,12 +128,15 @@ class NewsSpider(scrapy.Spider):
         meta: dict | None = None,
         probe: str | None = None,
     ) -> scrapy.Request | None:
-        """A request for a URL of this site, once per run, within the page budget.
+        """A request for a URL of this site (or one the operator named: meta ``named``),
+        once per run, within the page budget, while the archive can be written.
         ``probe`` names a discovery request (robots, feed, sitemap, json)."""
         url = self.scope.fetch_url(canonicalize(url))
-        seen = self.session.seen
-        if url in seen or len(seen) >= self.max_pages:
+        seen, named = self.session.seen, (meta or {}).get("named")
+        if url in seen or len(seen) >= self.max_pages or self.session.halted:
             return None
+        if not named and not self.scope.allows(url):
+            return None  # what a page, feed, sitemap or robots.txt points to elsewhere
         seen.add(url)
         meta = {**(meta or {}), **({"probe": probe} if probe else {})}
         return scrapy.Request(
@@ -153,20 +154,18 @@ class NewsSpider(scrapy.Spider):
         """Scrapy read robots.txt for us: follow its Sitemap: lines."""
         rules = getattr(robotparser, "rp", None)
         for url in getattr(rules, "sitemaps", None) or []:
-            req = self.request(
-                urljoin(self.scope.start_url, url),
-                self.parse_sitemap,
-                PRIORITY_FEED,
-                probe="sitemap",
-            )
-            if req is not None:
-                self.crawler.engine.crawl(req)
+            url = urljoin(self.scope.start_url, url)
+            if self.session.worth_checking(url):
+                req = self.request(url, self.parse_sitemap, PRIORITY_FEED, probe="sitemap")
+                if req is not None:
+                    self.crawler.engine.crawl(req)
 
     def parse_robots(self, response: Response):
         if response.status != 200 or not isinstance(response, TextResponse):
             return
         for url in discover.robots_sitemaps(response.body, response.url):
-            yield self.request(url, self.parse_sitemap, PRIORITY_FEED, probe="sitemap")
+            if self.session.worth_checking(url):
+                yield self.request(url, self.parse_sitemap, PRIORITY_FEED, probe="sitemap")
 
     def parse_feed(self, response: Response):
         """RSS 2.0 and Atom: every item link is a candidate article."""
@@ -177,7 +176,12 @@ class NewsSpider(scrapy.Spider):
 
     def parse_sitemap(self, response: Response):
         max_size = self.settings.getint("DOWNLOAD_MAXSIZE")
-        sitemap = discover.read_sitemap(response.body, max_size)
+        try:
+            sitemap = discover.read_sitemap(response.body, max_size)
+        except discover.TooLarge as exc:  # a gzip bomb: recorded, and not read for a while
+            self.session.remember(response.url, "sitemap", "too_large", 0)
+            yield FetchFailed(response.url, "too_large", response.status, str(exc))
+            return
         if sitemap is None:  # not XML: an HTML error page at /sitemap.xml
             self.session.remember(response.url, "sitemap", "empty", 0)
             return
@@ -234,6 +238,8 @@ class NewsSpider(scrapy.Spider):
         self.session.seen.add(final)
         # Article-shaped (the verdict said yes), even when garbage kept it out.
         is_article = not isinstance(outcome, Rejection) or outcome.kind != "not_article"
+        if not is_article:
+            self.session.not_an_article(candidate="via" in response.meta)
         # The next run need not follow this page's old addresses again.
         self.session.remember_redirects(response.meta.get("redirect_urls", []), is_article)
         if isinstance(outcome, Rejection):
@@ -246,6 +252,8 @@ class NewsSpider(scrapy.Spider):
 
     def follow_links(self, response: TextResponse, depth: int, is_article: bool):
         session, root = self.session, response.selector.root
+        if session.walk_cut:
+            return  # too much junk in a row (session.not_an_article)
         links = self.scope.links(discover.page_links(root), response.url)
         articles = [u for u in links if discover.is_article_link(self.profile, u)]
         fresh = [u for u in articles if u not in session.known]
@@ -272,20 +280,18 @@ class NewsSpider(scrapy.Spider):
         request = failure.request
         response = getattr(failure.value, "response", None)
         status = getattr(response, "status", None)
-        probe = request.meta.get("probe")
-        if probe in PROBES and not request.meta.get("via"):
-            # A missing feed or sitemap at a guessed path is normal, not a failure.
-            self.session.remember(request.url, probe, "missing", 0)
+        probe, kind = request.meta.get("probe"), failure_kind(failure)
+        if probe in PROBES and not request.meta.get("via") and kind != "too_large":
+            # A missing feed or sitemap at a guessed path is normal, not a failure; one
+            # robots.txt forbids is not missing (asked again next run).
+            if kind != "robots":
+                self.session.remember(request.url, probe, "missing", 0)
             return
-        if status in (404, 410):
-            self.session.remember(request.url, "page", "missing", 0)
-        yield FetchFailed(
-            url=request.url,
-            kind=failure_kind(failure),
-            http_status=status,
-            message=str(failure.value)[:500],
-            attempts=request.meta.get("retry_times", 0) + 1,
-        )
+        if status in (404, 410) or probe and kind == "too_large":  # a bomb: not for a while
+            gone = "missing" if status in (404, 410) else kind
+            self.session.remember(request.url, probe or "page", gone, 0)
+        attempts = request.meta.get("retry_times", 0) + 1
+        yield FetchFailed(request.url, kind, status, str(failure.value)[:500], attempts)
 
 
 def _truthy(value) -> bool:
