@@ -1,8 +1,8 @@
-"""The archive's SQLite schema and every write to it.
+"""The archive's SQLite schema, every write to it and every query others need.
 
-This is the one module that knows the schema. Everything else calls the small
-functions here, passing the database first (sqlite-utils style). Nothing here knows
-about Scrapy.
+This is the one module that knows the schema (the search query, archive/search.py,
+is the other module that spells SQL). Everything else calls the small functions here,
+passing the database first (sqlite-utils style). Nothing here knows about Scrapy.
 
 Tables (documented for researchers in metadata.yml):
 - ``articles``: one row per canonical article URL; full-text indexed.
