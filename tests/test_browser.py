@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from datasette.utils import tilde_encode
 
 # Shared with the HTTP tests: the same archive, served by the same real command.
 from tests.sample_archive import ARTICLES, BODY_DAM_THUY
@@ -109,7 +110,7 @@ def test_hostile_title_is_shown_as_text(server: str, page) -> None:
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
 READER_PAGES = {
     "articles": "/archive/articles",
-    "article": "/archive/articles/" + ARTICLES[0].url.replace(":", "~3A").replace("/", "~2F"),
+    "article": "/archive/articles/" + tilde_encode(ARTICLES[0].url),
     "search": "/archive/search?q=dam+thuy",
     "search-by-date": "/archive/search?q=thuy&sort=date",
     "paper": "/bao/baocaobang",
@@ -137,6 +138,10 @@ def test_reader_pages_in_vietnamese_at_each_width(server: str, browser, name: st
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"13-{name}-{width}.png"), full_page=True)
     text = page.locator("body").inner_text()
+    # Each page shows what it is for: only the not-found page may say "Không tìm thấy".
+    assert ("Không tìm thấy" in text) == (name == "not-found"), text[:300]
+    if name == "article":
+        assert page.locator("article h1").inner_text() == ARTICLES[0].title
     assert english_left(text) == []
     # Nothing wider than the screen: a phone reader never scrolls sideways.
     scroll = page.evaluate("document.documentElement.scrollWidth")
