@@ -125,7 +125,7 @@ MAX_VALUE_BYTES = 16 * 1024 * 1024
 SQLITE_HEAP_BYTES = 128 * 1024 * 1024
 # Strings and blobs one query may return to Datasette, in all. A page of 50 articles
 # is well under 1 MB; ask for fewer rows (`_size=`) when pages.html_gz hits it.
-MAX_RESULT_BYTES = 32 * 1024 * 1024
+MAX_RESULT_BYTES = 16 * 1024 * 1024
 # Pragma tables user SQL may read: Datasette's list (it refuses any other `pragma`
 # in the SQL editor) minus database_list, whose `file` column is the archive's path,
 # which the closed /-/databases page hides. Checked by SQLite itself, so `_where=`
@@ -387,6 +387,10 @@ def asgi_wrapper(datasette: Any) -> Callable:
 READ_METHODS = ("GET", "HEAD")
 SQL_PARAMS = frozenset({"sql", "_where"})
 _QUERY_PATH_RE = re.compile(rf"^/{DATABASE_NAME}/([^/]+?)(?:\.(?:json|csv))?$")
+# The raw captures (up to 10 MiB each, base64 in JSON): a researcher's tool like the SQL
+# editor, and a few concurrent reads of them are what fills memory; so they share the
+# user-SQL share of the threads. Readers see stored copies through /ban-luu/ instead.
+RAW_TABLES = frozenset({"pages", "captures"})
 BUSY_MESSAGE = "Too many slow queries are running; try again in a few seconds."
 
 
@@ -430,11 +434,14 @@ def use_cursor_safe_executor(datasette: Any) -> None:
 
 
 def query_kind(path: str, query_string: bytes, canned: Collection[str]) -> str | None:
-    """``"sql"`` (user SQL), ``"canned"`` (a canned query) or None (anything else)."""
+    """``"sql"`` (user SQL, or a read of the raw captures), ``"canned"`` (a canned
+    query) or None (anything else)."""
     pairs = urllib.parse.parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True)
     if SQL_PARAMS & {k for k, _ in pairs}:
         return "sql"
     match = _QUERY_PATH_RE.match(path)
+    if match and match.group(1) in RAW_TABLES:
+        return "sql"
     if match and match.group(1) in canned:
         return "canned"
     return None
