@@ -1105,6 +1105,20 @@ def fts_consistency(
     return result
 
 
+def keys_out_of_step(conn: sqlite3.Connection) -> int:
+    """How many articles ``article_keys`` misses or holds wrong (and keys of articles
+    that are gone): a filtered search would leave those articles out or in wrongly."""
+    differs = " or ".join(f"k.{c} is not a.{c}" for c in KEY_COLUMNS)
+    wrong = conn.execute(
+        f"select count(*) from articles a left join {KEYS_TABLE} k on k.id = a.rowid "
+        f"where k.id is null or {differs}"
+    ).fetchone()[0]
+    orphans = conn.execute(
+        f"select count(*) from {KEYS_TABLE} where id not in (select rowid from articles)"
+    ).fetchone()[0]
+    return wrong + orphans
+
+
 def gaps_by_site(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     """Per site: articles, and how many lack a date, an author or a body."""
     return conn.execute(

@@ -117,6 +117,10 @@ def test_article_keys_follow_every_change_of_articles(tmp_path: Path) -> None:
     in_articles = db.execute(f"select rowid, {cols} from articles order by rowid").fetchall()
     in_keys = db.execute(f"select id, {cols} from {store.KEYS_TABLE} order by id").fetchall()
     assert in_keys == in_articles and len(in_keys) == 2
+    assert store.keys_out_of_step(db.conn) == 0
+    db.execute(f"update {store.KEYS_TABLE} set site = 'c' where id = 1")
+    db.execute(f"insert into {store.KEYS_TABLE} (id, site) values (99, 'a')")
+    assert store.keys_out_of_step(db.conn) == 2  # `vnnews check` reports it
     db.close()
 
 
