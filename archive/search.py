@@ -186,15 +186,17 @@ def _tier_rowids(tier: Tier) -> tuple[str, list]:
     return sql, args
 
 
-def _keyed(tier: Tier, query: Query) -> tuple[str, list]:
+def _keyed(conn: sqlite3.Connection, tier: Tier, query: Query) -> tuple[str, list]:
     """FROM … WHERE of a tier's matches that pass the query's filters, as rows ``k`` of
     article_keys. CROSS JOIN keeps FTS5 the outer loop: it gives the matches in rowid
     order, so each lookup is the next row of that small table. (SQLite's own choice,
     the filter's index first and "rowid in (the matches)", builds a temporary b-tree
-    of every match; handed rowids, FTS5 looks each one up, slower still.)"""
+    of every match; handed rowids, FTS5 looks each one up, slower still.) An older
+    archive served read-only, never opened by a writer since, has no article_keys:
+    its ``articles`` hold the same columns under the same rowids, slower to step."""
+    keys = KEYS_TABLE if _has_table(conn, KEYS_TABLE) else "articles"
     sql = (
-        f"from {tier.table} f cross join {KEYS_TABLE} k on k.id = f.rowid "
-        f"where f.{tier.table} match ?"
+        f"from {tier.table} f cross join {keys} k on k.rowid = f.rowid where f.{tier.table} match ?"
     )
     args: list = [tier.match]
     if tier.exclude_exact:
@@ -204,12 +206,17 @@ def _keyed(tier: Tier, query: Query) -> tuple[str, list]:
     return sql + "".join(" and " + w for w in where), args + fargs
 
 
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    sql = "select 1 from sqlite_master where type = 'table' and name = ?"
+    return conn.execute(sql, [name]).fetchone() is not None
+
+
 def _count(conn: sqlite3.Connection, tier: Tier, query: Query) -> int:
     """How many matches of a tier pass the query's filters."""
     if not _filters(query)[0]:
         sql, args = _tier_rowids(tier)
         return conn.execute(f"select count(*) from ({sql})", args).fetchone()[0]
-    sql, args = _keyed(tier, query)
+    sql, args = _keyed(conn, tier, query)
     return conn.execute("select count(*) " + sql, args).fetchone()[0]
 
 
@@ -223,11 +230,11 @@ def _page(
         if offset >= size:
             return size, []
         return size, _newest(conn, _tier_rowids(tier), size, ([], []), limit, offset)
-    sql, args = _keyed(tier, query)
+    sql, args = _keyed(conn, tier, query)
     # The size comes with the page, from the same pass ("count(*) over ()").
     rows = conn.execute(
-        f"select k.id, count(*) over () {sql} "
-        "order by k.published_at desc, k.id desc limit ? offset ?",
+        f"select k.rowid, count(*) over () {sql} "
+        "order by k.published_at desc, k.rowid desc limit ? offset ?",
         args + [limit, offset],
     ).fetchall()
     if rows:
@@ -328,8 +335,8 @@ def _facets(conn: sqlite3.Connection, query: Query, total: int) -> dict[str, lis
         return None
     if query.q.strip():
         # The matches are found once (as on a page), then counted by each field.
-        sql, args = _keyed(Tier("all", FOLDED_FTS, fts_query(query.q)), query)
-        found = [r[0] for r in conn.execute("select k.id " + sql, args)]
+        sql, args = _keyed(conn, Tier("all", FOLDED_FTS, fts_query(query.q)), query)
+        found = [r[0] for r in conn.execute("select k.rowid " + sql, args)]
         ids, args = "select value from json_each(?)", [json.dumps(found)]
     else:
         where, args = _filters(query)

@@ -136,3 +136,17 @@ def test_an_older_archive_gets_its_keys_when_opened(tmp_path: Path) -> None:
     db = store.open_db(path)
     assert db.execute(f"select id, site from {store.KEYS_TABLE}").fetchall() == [(1, "a")]
     db.close()
+
+
+def test_an_older_archive_served_read_only_searches_without_keys(
+    conn: sqlite3.Connection, tmp_path: Path
+) -> None:
+    older = tmp_path / "older.db"
+    with sqlite3.connect(older) as copy:
+        conn.backup(copy)
+        copy.execute(f"drop table {store.KEYS_TABLE}")
+    readonly = store.connect_readonly(older)
+    for filters in FILTERS:
+        for asked in ({"q": "Đình"}, {"q": "dinh", "sort": "date"}):
+            assert everything(readonly, **asked, **filters) == everything(conn, **asked, **filters)
+    readonly.close()
