@@ -36,7 +36,7 @@ import httpx
 
 from archive import store
 from archive.fts import fts_query
-from archive.publish import datasette_args
+from archive.publish import SETTINGS, datasette_args
 from vnnews.localsite import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -581,8 +581,9 @@ articles (8–16 template sentences each, {len(SITES)} newspapers, 2015–2025),
 - Machine: {machine()}; 1-minute load average {load:.1f} at the end of the run
   (the machine is shared: other work adds noise).
 - Datasette 0.65.5 served over HTTP on loopback by the real `vnnews serve` command
-  line (settings from `archive/publish.py`: `sql_time_limit_ms` 3000,
-  `facet_time_limit_ms` 500, 4 SQL threads, suggested facets off); one client,
+  line (settings from `archive/publish.py`: `sql_time_limit_ms`
+  {SETTINGS["sql_time_limit_ms"]}, `facet_time_limit_ms` {SETTINGS["facet_time_limit_ms"]},
+  {SETTINGS["num_sql_threads"]} SQL threads, suggested facets off); one client,
   requests in sequence.
 - "first" is the first request of each scenario (colder caches; for the front page
   its figures computed rather than cached); p50/p95 come from the requests after two
@@ -645,6 +646,7 @@ What the code does because of these measurements:
   that OR into three index searches over half the table (7 s), so pages after the
   first keep the rowid-lookup plan. So does a sort on another column. To rank by
   relevance, use the ranked search; the front page's search box goes there.
+
 {args.note}
 """
     write_doc(section)
