@@ -150,3 +150,15 @@ def test_an_older_archive_served_read_only_searches_without_keys(
         for asked in ({"q": "Đình"}, {"q": "dinh", "sort": "date"}):
             assert everything(readonly, **asked, **filters) == everything(conn, **asked, **filters)
     readonly.close()
+
+
+def test_a_bulk_load_fills_the_keys(tmp_path: Path) -> None:
+    db = store.open_db(tmp_path / "archive.db")
+    rows = [
+        {"url": f"https://a.vn/{n}", "site": "a", "title": "Tin", "published_date": "2024-01-02"}
+        for n in range(5)
+    ]
+    assert store.bulk_insert_articles(db, rows, batch=2) == 5
+    assert db.execute(f"select count(*) from {store.KEYS_TABLE}").fetchone()[0] == 5
+    assert store.keys_out_of_step(db.conn) == 0
+    db.close()
