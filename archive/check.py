@@ -81,6 +81,16 @@ def check(db_path: str | Path) -> dict:
                 "full-text index: counts agree, but SQLite's own check needs a writable "
                 "file (this one is read-only)"
             )
+        if store.KEYS_TABLE not in tables:
+            report["warnings"].append(
+                "no search keys (article_keys): filtered searches fail until a command "
+                "that writes (a crawl) opens the archive and adds them"
+            )
+        elif wrong := store.keys_out_of_step(conn):
+            report["problems"].append(
+                f"search keys (article_keys) out of step for {wrong} articles: "
+                "filtered searches miss them"
+            )
         report["sites"] = per_site(conn)
         for name, rhythm in silence(conn).items():
             report["sites"].setdefault(name, empty_site())["rhythm"] = rhythm

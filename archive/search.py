@@ -15,21 +15,26 @@ The order, for a query with words (docs/domain.md, "Who uses the archive"):
 
 Tiers are FTS5 queries that exclude each other (``NOT``), so their sizes add up to
 the total and a page is cut from the tiers it spans: no candidate cap, every match
-reachable by paging. A tier is put in date order by sorting its rows when it is small
-and by walking the ``published_at`` index newest first when it is large (the walk
-stops as soon as the page is full), so the cost stays bounded at a million articles
-(bench/search.py).
+reachable by paging. Without filters, a tier is put in date order by sorting its rows
+when it is small and by walking the ``published_at`` index newest first when it is
+large (the walk stops as soon as the page is full). With filters (paper, section,
+dates…), the tier's matches are walked in rowid order and each one's keys read from
+``article_keys`` (store.KEYS_TABLE), the next row of a narrow table, so a tier is
+filtered, counted and cut into a page in one pass; SQLite's other plans built a
+temporary b-tree of every match (a word in most of a million articles: 0.2–0.6 s per
+statement). The cost stays bounded at a million articles (bench/search.py).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import unicodedata
 from dataclasses import dataclass, field, fields, replace
 
 from archive import store
 from archive.fts import fts_query
-from archive.store import EXACT_FTS
+from archive.store import EXACT_FTS, KEYS_TABLE
 
 FOLDED_FTS = "articles_fts"
 PAGE_SIZE = 20
@@ -106,37 +111,45 @@ def has_marks(text: str) -> bool:
     return "đ" in text.lower() or any(unicodedata.combining(c) for c in decomposed)
 
 
-def _filters(query: Query) -> tuple[list[str], list]:
-    """SQL conditions on ``articles`` (unaliased) for the query's filters, with values."""
+def _filters(query: Query, table: str = "") -> tuple[list[str], list]:
+    """SQL conditions for the query's filters, with values, on ``articles`` or on
+    ``article_keys`` (the same key columns, the same rowids), named ``table`` in the
+    statement if given."""
+    at = table + "." if table else ""
     where: list[str] = []
     args: list = []
     for column in ("site", "category", "author"):
         if getattr(query, column):
-            where.append(f"{column} = ?")
+            where.append(f"{at}{column} = ?")
             args.append(getattr(query, column))
     if query.tag:
-        where.append("url in (select url from article_tags where tag = ?)")
+        where.append(f"{at}rowid in ({_rowids_of_urls('article_tags', 'tag')})")
         args.append(query.tag)
     if query.place:
-        where.append("url in (select url from article_places where name = ?)")
+        where.append(f"{at}rowid in ({_rowids_of_urls('article_places', 'name')})")
         args.append(query.place)
     if query.province:
         # Today's province: its papers (merged ones included) and the places now in it.
         where.append(
-            "(site in (select name from sites where province_now = ?) "
-            "or url in (select url from article_places where province_now = ?))"
+            f"({at}site in (select name from sites where province_now = ?) "
+            f"or {at}rowid in ({_rowids_of_urls('article_places', 'province_now')}))"
         )
         args += [query.province, query.province]
     if len(query.month) == 7:
-        where.append("published_date >= ? and published_date <= ?")
+        where.append(f"{at}published_date >= ? and {at}published_date <= ?")
         args += [query.month + "-01", query.month + "-31"]
     if query.date_from:
-        where.append("published_date >= ?")
+        where.append(f"{at}published_date >= ?")
         args.append(query.date_from)
     if query.date_to:
-        where.append("published_date <= ?")
+        where.append(f"{at}published_date <= ?")
         args.append(query.date_to)
     return where, args
+
+
+def _rowids_of_urls(table: str, column: str) -> str:
+    """The rowids of the articles listed in ``table`` (by url) with ``column = ?``."""
+    return f"select a.rowid from {table} x join articles a on a.url = x.url where x.{column} = ?"
 
 
 @dataclass
@@ -173,18 +186,60 @@ def _tier_rowids(tier: Tier) -> tuple[str, list]:
     return sql, args
 
 
-def _count(conn: sqlite3.Connection, rowids: tuple[str, list], filters) -> int:
-    """How many rows of a tier pass the filters. With filters, the filtered articles are
-    read first and looked up in the tier's rowids ("+rowid"): handed a rowid list, FTS5
-    looks each one up (0.6 s for one paper at 200,000 articles, against 36 ms)."""
-    sql, args = rowids
-    where, fargs = filters
-    if not where:
+def _keyed(conn: sqlite3.Connection, tier: Tier, query: Query) -> tuple[str, list]:
+    """FROM … WHERE of a tier's matches that pass the query's filters, as rows ``k`` of
+    article_keys. CROSS JOIN keeps FTS5 the outer loop: it gives the matches in rowid
+    order, so each lookup is the next row of that small table. (SQLite's own choice,
+    the filter's index first and "rowid in (the matches)", builds a temporary b-tree
+    of every match; handed rowids, FTS5 looks each one up, slower still.) An older
+    archive served read-only, never opened by a writer since, has no article_keys:
+    its ``articles`` hold the same columns under the same rowids, slower to step."""
+    keys = KEYS_TABLE if _has_table(conn, KEYS_TABLE) else "articles"
+    sql = (
+        f"from {tier.table} f cross join {keys} k on k.rowid = f.rowid where f.{tier.table} match ?"
+    )
+    args: list = [tier.match]
+    if tier.exclude_exact:
+        sql += f" and f.rowid not in (select rowid from {EXACT_FTS} where {EXACT_FTS} match ?)"
+        args.append(tier.exclude_exact)
+    where, fargs = _filters(query, "k")
+    return sql + "".join(" and " + w for w in where), args + fargs
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    sql = "select 1 from sqlite_master where type = 'table' and name = ?"
+    return conn.execute(sql, [name]).fetchone() is not None
+
+
+def _count(conn: sqlite3.Connection, tier: Tier, query: Query) -> int:
+    """How many matches of a tier pass the query's filters."""
+    if not _filters(query)[0]:
+        sql, args = _tier_rowids(tier)
         return conn.execute(f"select count(*) from ({sql})", args).fetchone()[0]
-    return conn.execute(
-        f"select count(*) from articles where {' and '.join(where)} and +rowid in ({sql})",
-        fargs + args,
-    ).fetchone()[0]
+    sql, args = _keyed(conn, tier, query)
+    return conn.execute("select count(*) " + sql, args).fetchone()[0]
+
+
+def _page(
+    conn: sqlite3.Connection, tier: Tier, query: Query, limit: int, offset: int
+) -> tuple[int, list[int]]:
+    """A tier's size (its matches that pass the filters) and ``limit`` of their rowids
+    from ``offset``, newest publication first."""
+    if not _filters(query)[0]:
+        size = _count(conn, tier, query)
+        if offset >= size:
+            return size, []
+        return size, _newest(conn, _tier_rowids(tier), size, ([], []), limit, offset)
+    sql, args = _keyed(conn, tier, query)
+    # The size comes with the page, from the same pass ("count(*) over ()").
+    rows = conn.execute(
+        f"select k.rowid, count(*) over () {sql} "
+        "order by k.published_at desc, k.rowid desc limit ? offset ?",
+        args + [limit, offset],
+    ).fetchall()
+    if rows:
+        return rows[0][1], [r[0] for r in rows]
+    return _count(conn, tier, query), []  # the page starts past this tier
 
 
 def _newest(
@@ -213,12 +268,12 @@ def _newest(
 
 def search(conn: sqlite3.Connection, query: Query, facets: bool = False) -> Result:
     """One page of results for ``query``, with the total and, if asked, the facets."""
-    filters = _filters(query)
     offset = (query.page - 1) * query.size
     words = query.q.strip() and fts_query(query.q) != '""'
     if query.q.strip() and not words:
         return Result(0, [], {} if facets else None, size=query.size)
     if not words:
+        filters = _filters(query)
         where, args = filters
         sql = "select count(*) from articles" + (" where " + " and ".join(where) if where else "")
         total = conn.execute(sql, args).fetchone()[0]
@@ -226,33 +281,30 @@ def search(conn: sqlite3.Connection, query: Query, facets: bool = False) -> Resu
         result = Result(total, _rows(conn, ids, None), size=query.size)
     elif query.by_date:
         everything = Tier("all", FOLDED_FTS, fts_query(query.q))
-        total = _count(conn, _tier_rowids(everything), filters)
-        ids = _newest(conn, _tier_rowids(everything), total, filters, query.size, offset)
+        total, ids = _page(conn, everything, query, query.size, offset)
         result = Result(total, _rows(conn, ids, query.q), size=query.size)
     else:
-        result = _ranked(conn, query, filters, offset)
+        result = _ranked(conn, query, offset)
     if facets:
-        result.facets = _facets(conn, query, filters, result.total)
+        result.facets = _facets(conn, query, result.total)
     return result
 
 
-def _ranked(conn: sqlite3.Connection, query: Query, filters, offset: int) -> Result:
+def _ranked(conn: sqlite3.Connection, query: Query, offset: int) -> Result:
     """The page from the tiers it spans. Every tier's rows also match the folded query,
     so the total is one count; tiers below the page are never counted."""
     everything = Tier("all", FOLDED_FTS, fts_query(query.q))
-    total = _count(conn, _tier_rowids(everything), filters)
+    total = _count(conn, everything, query)
     sizes = []
     ids: list[int] = []
     start = 0  # where the current tier starts in the whole ranking
     for tier in tiers(query.q):
         if len(ids) >= query.size or start >= total:
             break
-        rowids = _tier_rowids(tier)
-        size = _count(conn, rowids, filters)
+        skip = max(0, offset - start)
+        size, found = _page(conn, tier, query, query.size - len(ids), skip)
         sizes.append((tier.name, size))
-        if size and start + size > offset:
-            skip = max(0, offset - start)
-            ids += _newest(conn, rowids, size, filters, query.size - len(ids), skip)
+        ids += found
         start += size
     return Result(total, _rows(conn, ids, query.q), tiers=sizes, size=query.size)
 
@@ -277,21 +329,17 @@ def _rows(conn: sqlite3.Connection, ids: list[int], q: str | None) -> list[dict]
     return rows
 
 
-def _facets(
-    conn: sqlite3.Connection, query: Query, filters, total: int
-) -> dict[str, list[dict]] | None:
+def _facets(conn: sqlite3.Connection, query: Query, total: int) -> dict[str, list[dict]] | None:
     """Counts by paper, section, author, month and place; None over FACET_AT_MOST."""
     if total > FACET_AT_MOST:
         return None
-    where, args = filters
-    if query.q.strip() and where:  # filtered articles first, as in _count
-        match = f"select rowid from {FOLDED_FTS} where {FOLDED_FTS} match ?"
-        ids = f"select rowid from articles where {' and '.join(where)} and +rowid in ({match})"
-        args = args + [fts_query(query.q)]
-    elif query.q.strip():
-        ids = f"select rowid from {FOLDED_FTS} where {FOLDED_FTS} match ?"
-        args = [fts_query(query.q)]
+    if query.q.strip():
+        # The matches are found once (as on a page), then counted by each field.
+        sql, args = _keyed(conn, Tier("all", FOLDED_FTS, fts_query(query.q)), query)
+        found = [r[0] for r in conn.execute("select k.rowid " + sql, args)]
+        ids, args = "select value from json_each(?)", [json.dumps(found)]
     else:
+        where, args = _filters(query)
         ids = "select rowid from articles" + (" where " + " and ".join(where) if where else "")
     out: dict[str, list[dict]] = {}
     for name in FACETS:
