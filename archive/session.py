@@ -218,22 +218,35 @@ class CrawlSession:
     # ------------------------------------------------------------ outcomes
 
     def save_article(self, article: Article, raw: RawPage, fetched_at: str) -> None:
-        """Store an accepted article with its raw page. The database refusing (a full
-        disk, a read-only file) stops the run: recorded as ``store_error`` when it still
-        can be. An article archived under another paper stays there (``foreign``)."""
-        if self.halted:
+        """Store one accepted article with its raw page (``save_articles`` of one)."""
+        self.save_articles([store.Capture(article, raw, fetched_at)])
+
+    def save_articles(self, captures: list[store.Capture]) -> None:
+        """Store accepted articles with their raw pages, in one transaction. The
+        database refusing (a full disk, a read-only file) stops the run: each article
+        is recorded as ``store_error`` when it still can be. An article archived under
+        another paper stays there (``foreign``)."""
+        if self.halted or not captures:
             return
-        self.junk_streak = 0
         try:
-            outcome = store.save_article(self.db, article, fetched_at, raw=raw)
+            outcomes = store.save_articles(self.db, captures)
         except sqlite3.Error as exc:
             self.halt(exc)
-            self.failed(article.url, STORE_ERROR, f"{type(exc).__name__}: {exc}", raw.status)
+            for c in captures:
+                message = f"{type(exc).__name__}: {exc}"
+                self.failed(c.article.url, STORE_ERROR, message, c.raw.status if c.raw else None)
             return
-        if outcome == "foreign":
-            self.failed(article.url, "foreign", "archived under another paper", raw.status)
-            return
-        self.counts[outcome] += 1
+        for capture, outcome in zip(captures, outcomes, strict=True):
+            if outcome == "foreign":
+                status = capture.raw.status if capture.raw else None
+                self.failed(capture.article.url, "foreign", "archived under another paper", status)
+            else:
+                self.counts[outcome] += 1
+
+    def an_article(self) -> None:
+        """A page was accepted as an article (stored with the next batch): the walk
+        through links is not junk."""
+        self.junk_streak = 0
 
     def not_an_article(self, candidate: bool) -> None:
         """A fetched page that was no article; `candidate`: it was fetched as one (a

@@ -83,3 +83,8 @@ TELNETCONSOLE_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
+VNNEWS_PAGE_WORKERS = None  # processes reading pages (crawler/pages.py): None = one per core
+# Accepted articles are written in batches, one transaction each: this many articles,
+# or what came in this many seconds, whichever comes first (crawler/pipelines.py).
+VNNEWS_WRITE_BATCH = 50
+VNNEWS_WRITE_SECONDS = 1.0

@@ -16,13 +16,15 @@ from scrapy import signals
 from scrapy.http import Response, TextResponse
 
 from archive import discover
-from archive.accept import RawResponse, Rejection, accept
+from archive.accept import RawResponse, Rejection
+from archive.pagework import PageReading
 from archive.scope import Scope
 from archive.session import CrawlSession
 from archive.sites import JsonListing
 from archive.urls import canonicalize
 from crawler.failures import failure_kind
 from crawler.items import Accepted, FetchFailed, Refused
+from crawler.pages import shared_pool
 
 PRIORITY_FEED = 30
 PRIORITY_ARTICLE = 20
@@ -72,6 +74,8 @@ class NewsSpider(scrapy.Spider):
         spider.max_depth = crawler.settings.getint("VNNEWS_MAX_DEPTH", 4)
         spider.obey_robots = crawler.settings.getbool("ROBOTSTXT_OBEY")
         spider.session.max_junk = crawler.settings.getint("VNNEWS_MAX_JUNK", 50)
+        workers = crawler.settings.get("VNNEWS_PAGE_WORKERS")
+        spider.pages = shared_pool(None if workers in (None, "") else int(workers)).acquire()
         crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
         crawler.signals.connect(spider.close_session, signal=signals.spider_closed)
         return spider
@@ -79,6 +83,7 @@ class NewsSpider(scrapy.Spider):
     def close_session(self, spider):
         if spider is self:
             self.session.close()  # the pipeline has finished it; this is for runs without
+            self.pages.release()
 
     # ------------------------------------------------------------ start points
 
@@ -224,12 +229,15 @@ class NewsSpider(scrapy.Spider):
 
     # ------------------------------------------------------------ pages
 
-    def parse_page(self, response: Response):
-        """Any page: hand it to acceptance, yield the outcome, then follow its links."""
+    async def parse_page(self, response: Response):
+        """Any page: read it in the page pool (acceptance, and its links from the same
+        parse), yield the outcome, then follow its links."""
         headers = dict(response.headers.to_unicode_dict())  # kept with the raw capture
         raw = RawResponse(response.url, response.status, headers, response.body)
         final = canonicalize(response.url)
-        outcome = accept(raw, final, self.profile, self.scope)
+        want_links = isinstance(response, TextResponse) and not self.session.walk_cut
+        reading = await self.pages.read(raw, final, self.scope, want_links)
+        outcome = reading.outcome
         attempts = response.meta.get("retry_times", 0) + 1
         if isinstance(outcome, Rejection) and outcome.article is None:
             if outcome.is_failure:  # no page at all (empty, binary, an error page)
@@ -247,26 +255,27 @@ class NewsSpider(scrapy.Spider):
         else:
             fetched_at = datetime.now(UTC).replace(microsecond=0).isoformat()
             yield Accepted(outcome, raw, fetched_at)
-        if isinstance(response, TextResponse):
-            yield from self.follow_links(response, response.meta.get("hops", 0), is_article)
+        if want_links:
+            for request in self.follow_links(response, reading, is_article):
+                yield request
 
-    def follow_links(self, response: TextResponse, depth: int, is_article: bool):
-        session, root = self.session, response.selector.root
+    def follow_links(self, response: Response, reading: PageReading, is_article: bool):
+        session, links = self.session, reading.links
         if session.walk_cut:
             return  # too much junk in a row (session.not_an_article)
-        links = self.scope.links(discover.page_links(root), response.url)
         articles = [u for u in links if discover.is_article_link(self.profile, u)]
-        fresh = [u for u in articles if u not in session.known]
-        for url in fresh:
-            yield from self.follow_article(url, source="link")
-        for listing in discover.script_listings(root):
+        for url in articles:
+            if url not in session.known:
+                yield from self.follow_article(url, source="link")
+        for listing in reading.listings:
             yield self.json_page(listing, listing.first_page)
-        for href in discover.page_feeds(root):
+        for href in reading.feeds:
             url = urljoin(response.url, href)
             yield self.request(url, self.parse_feed, PRIORITY_FEED, {"via": "page"}, probe="feed")
         if is_article:
             return
         session.remember(response.url, "page", "ok", len(articles))
+        depth = response.meta.get("hops", 0)
         walk = session.listings_to_walk(
             response.url, links, articles, depth, self.max_depth, response.meta.get("start")
         )
