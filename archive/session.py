@@ -162,14 +162,65 @@ class CrawlSession:
         row = self.memory.get(self.scope.fetch_url(canonicalize(url)))
         return discover.worth_checking(row, self.walk_all)
 
-    def remember(self, url: str, kind: str, status: str, article_links: int | None = None) -> None:
+    def child_sitemap_wanted(self, url: str, lastmod: str | None) -> bool:
+        """Whether to read a child sitemap its index lists with ``lastmod``: not when
+        we read it before and the index gives it the same lastmod (or, without one,
+        when it is older than our newest article); always on a backfill or after a
+        killed run."""
+        if self.walk_all:
+            return True
+        row = self.memory.get(self.scope.fetch_url(canonicalize(url))) or {}
+        if lastmod and row.get("status") == "ok" and row.get("lastmod") == lastmod:
+            return False  # unchanged since we read it
+        return discover.child_sitemap_wanted(lastmod, self.last_success(), False)
+
+    def validators(self, url: str) -> dict[str, str]:
+        """Conditional request headers for a sitemap read before (its ETag and
+        Last-Modified): an unchanged one answers 304 with no body."""
+        row = self.memory.get(self.scope.fetch_url(canonicalize(url))) or {}
+        if self.walk_all or row.get("status") != "ok":
+            return {}
+        headers = {"If-None-Match": row.get("etag"), "If-Modified-Since": row.get("last_modified")}
+        return {k: v for k, v in headers.items() if v}
+
+    def article_links_of(self, url: str) -> int | None:
+        """How many article links a discovery URL gave when last read."""
+        return (self.memory.get(self.scope.fetch_url(canonicalize(url))) or {}).get("article_links")
+
+    def remember(
+        self,
+        url: str,
+        kind: str,
+        status: str,
+        article_links: int | None = None,
+        validators: dict[str, str | None] | None = None,
+    ) -> None:
         """Note what a discovery URL gave this run, for the next incremental run."""
         if self.db is None or self.halted:
             return
         try:
-            store.remember(self.db, self.site, canonicalize(url), kind, status, article_links)
+            store.remember(
+                self.db, self.site, canonicalize(url), kind, status, article_links, validators
+            )
         except sqlite3.Error as exc:
             self.halt(exc)
+
+    def fetch_failed(
+        self, url: str, probe: str | None, guessed: str | None, kind: str, status: int | None
+    ) -> bool:
+        """Note a fetch that failed for good; whether it is a failure to record.
+        ``probe``: the discovery kind of the URL; ``guessed``: the same, when the URL
+        was a guess (a common feed or sitemap path, robots.txt) rather than a link."""
+        if guessed and kind != "too_large":
+            # A missing feed or sitemap at a guessed path is normal, not a failure; one
+            # robots.txt forbids is not missing (asked again next run).
+            if kind != "robots":
+                self.remember(url, guessed, "missing", 0)
+            return False
+        if status in (404, 410) or probe and kind == "too_large":  # a bomb: not for a while
+            gone = "missing" if status in (404, 410) else kind
+            self.remember(url, probe or "page", gone, 0)
+        return True
 
     def halt(self, exc: BaseException) -> None:
         """The archive cannot be written: the run stops (the pipeline closes the spider)

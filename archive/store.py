@@ -419,13 +419,15 @@ class Capture:
     fetched_at: str
 
 
-def save_articles(db: sqlite_utils.Database, captures: list[Capture]) -> list[str]:
+def save_articles(
+    db: sqlite_utils.Database, captures: list[Capture], new_version: bool = True
+) -> list[str]:
     """Save many articles in one transaction (a crawl writes in batches: one commit, one
     WAL sync, for many pages); the outcome of each, as ``save_article`` says it. Killed
     at any moment, the archive holds all of them or none: what is missing is fetched
     again by the next run, never stored twice."""
     with db.conn:
-        return [_write_article(db, c.article, c.fetched_at, c.raw) for c in captures]
+        return [_write_article(db, c.article, c.fetched_at, c.raw, new_version) for c in captures]
 
 
 def _write_article(

@@ -21,6 +21,8 @@ from concurrent.futures.process import BrokenProcessPool
 from archive.accept import RawResponse
 from archive.pagework import PageReading, read_page, start_worker
 from archive.scope import Scope
+from archive.session import CrawlSession
+from archive.sharedcrawl import RedisSession
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +83,18 @@ def new_executor(workers: int) -> ProcessPoolExecutor:
 _POOLS: dict[int, PagePool] = {}
 
 
-def shared_pool(workers: int | None) -> PagePool:
-    """The process's pool of ``workers`` page readers (None: one per core)."""
-    workers = default_workers() if workers is None else workers
+def shared_pool(settings) -> PagePool:
+    """The process's pool of ``VNNEWS_PAGE_WORKERS`` page readers (None: one per core)."""
+    workers = settings.get("VNNEWS_PAGE_WORKERS")
+    workers = default_workers() if workers in (None, "") else int(workers)
     return _POOLS.setdefault(workers, PagePool(workers))
+
+
+def open_session(settings, db: str, scope: Scope, args: dict) -> CrawlSession:
+    """The spider's crawl session: on the archive itself, or, in a shared crawl
+    (``VNNEWS_REDIS``), one that sends its writes to the single writer."""
+    redis_url = settings.get("VNNEWS_REDIS")
+    if not redis_url:
+        return CrawlSession(db, scope, **args)
+    worker = settings.get("VNNEWS_WORKER")
+    return RedisSession(db, scope, **args, redis_url=redis_url, worker=worker)
