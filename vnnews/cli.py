@@ -233,9 +233,8 @@ def run_worker(
     import os
     import socket
 
-    from crawler.distributed import worker_settings
-
     from crawler import settings as defaults
+    from crawler.distributed import worker_settings
 
     worker = f"{socket.gethostname()}-{os.getpid()}"
     settings = {**settings, **worker_settings(redis_url, worker)}
