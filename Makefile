@@ -4,12 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench bench-search bench-crawl clean browser redis
+.PHONY: install demo test lint format bench bench-search bench-crawl clean browser office redis
 
 # The browser tests drive Debian's Chromium through Playwright (Playwright's own
 # browser download does not work offline). Installed when we are root on Debian;
 # otherwise the browser tests skip and say why.
 CHROMIUM := /usr/bin/chromium
+# The CSV export test opens the file in LibreOffice (headless); same rule as chromium.
+SOFFICE := /usr/bin/soffice
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +30,12 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "note: $(CHROMIUM) missing (apt-get install chromium); browser tests will skip" >&2; fi; }
 
+office:
+	@test -x $(SOFFICE) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-calc-nogui >/dev/null; \
+	  else echo "note: $(SOFFICE) missing (apt-get install libreoffice-calc-nogui); the CSV-in-LibreOffice test will skip" >&2; fi; }
+
 # The shared-crawl tests start Debian's redis-server on a free port; installed like
 # Chromium when we are root on Debian, otherwise those tests skip and say why.
 REDIS_SERVER := /usr/bin/redis-server
@@ -38,7 +46,7 @@ redis:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	  else echo "note: $(REDIS_SERVER) missing (apt-get install redis-server); shared-crawl tests will skip" >&2; fi; }
 
-test: $(STAMP) browser redis
+test: $(STAMP) browser office redis
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

@@ -30,6 +30,7 @@ from lxml import etree
 from archive.extract import article_verdict, extract
 from archive.html import content_type_encoding, decode_html
 from archive.models import Article
+from archive.places import article_text, tag_places
 from archive.scope import Scope
 from archive.sites import SiteProfile
 from archive.urls import canonicalize
@@ -128,6 +129,10 @@ def accept(
     if garbage:
         kind, message = garbage
         return Rejection(kind, message, article.url, raw.status, article)
+    # The paper's province settles names several provinces share (archive/places.py).
+    article.places = tag_places(
+        article_text(article.title, article.lead, article.body), profile.province
+    )
     return article
 
 

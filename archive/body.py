@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from archive.html import INLINE_TAGS, class_words, clean, select_one
+from archive.html import INLINE_TAGS, class_words, clean, label, labelled_as, select_one
 from archive.sites import SiteProfile
 from archive.urls import looks_like_article
 
@@ -273,8 +273,7 @@ def chrome_penalty(el, keep: set) -> float:
     for anc in [el, *el.iterancestors()]:
         if anc in keep:
             return 1.0
-        cls = f"{anc.get('class', '')} {anc.get('id', '')}"
-        if cls.strip() and BOILERPLATE_CLASS.search(cls):
+        if labelled_as(BOILERPLATE_CLASS, label(anc)):
             return 0.3
     return 1.0
 
@@ -368,8 +367,7 @@ def removable_box(el, running: int, whole: int) -> bool:
     """A box whose class says it is not the article, when its content agrees: it holds
     little of the container's running text and is mostly links, a few words, or has
     little running text of its own."""
-    cls = f"{el.get('class', '')} {el.get('id', '')}"
-    if not cls.strip() or not BOILERPLATE_CLASS.search(cls):
+    if not labelled_as(BOILERPLATE_CLASS, label(el)):
         return False
     if whole and running >= 0.5 * whole:
         return False  # the box holds the article itself

@@ -43,19 +43,33 @@ import urllib.parse
 import weakref
 from collections.abc import Awaitable, Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from datasette import hookimpl
 from datasette.database import Database, QueryInterrupted
+from datasette.facets import Facet
 from datasette.handle_exception import handle_exception as default_handle_exception
-from datasette.utils import allowed_pragmas, await_me_maybe, tilde_encode
+from datasette.utils import (
+    allowed_pragmas,
+    await_me_maybe,
+    escape_sqlite,
+    path_with_removed_args,
+    path_with_replaced_args,
+    sqlite_timelimit,
+    tilde_decode,
+    tilde_encode,
+)
 from datasette.utils.asgi import Response
 from datasette.views.base import DatasetteError
 from markupsafe import Markup, escape
 
 from archive.check import silence
 from archive.fts import fts_query
+from archive.search import Query
+from archive.search import Result as SearchResult
+from archive.search import search as search_articles
 
 DATABASE_NAME = "archive"
 VIETNAM = timezone(timedelta(hours=7))  # no daylight saving
@@ -305,7 +319,7 @@ def asgi_wrapper(datasette: Any) -> Callable:
             scope = await _flag_many_matches(datasette, _tidy_query(scope))
             kind = await _request_kind(datasette, scope)
             if kind is None:
-                await app(scope, receive, send)
+                await app(scope, receive, _export_send(scope.get("path", ""), send))
                 return
             gate = gates.setdefault(kind, asyncio.Semaphore(_share_of_threads(datasette)))
             limit_ms = datasette.setting("sql_time_limit_ms")
@@ -322,7 +336,7 @@ def asgi_wrapper(datasette: Any) -> Callable:
                     return
                 if waited_ms >= MIN_WAIT_MS:
                     scope = _with_time_limit(scope, limit_ms - waited_ms)
-                await app(scope, receive, send)
+                await app(scope, receive, _export_send(scope.get("path", ""), send))
             finally:
                 gate.release()
 
@@ -405,7 +419,8 @@ async def _request_kind(datasette: Any, scope: dict) -> str | None:
     path = scope.get("path", "")
     canned: Collection[str] = ()
     if _QUERY_PATH_RE.match(path):
-        canned = await datasette.get_canned_queries(DATABASE_NAME, None) or {}
+        # The ranked search (our route, archive/search.py) is gated like a canned query.
+        canned = {"search", *(await datasette.get_canned_queries(DATABASE_NAME, None) or {})}
     return query_kind(path, scope.get("query_string", b""), canned)
 
 
@@ -580,7 +595,13 @@ def _without_rowid_lookup(result: Any) -> Callable[[], Awaitable[Any]]:
 
 @hookimpl
 def register_routes() -> list[tuple[str, Callable]]:
-    return [(r"^/robots\.txt$", _robots_txt), (r"^/ban-luu/(?P<capture_id>\d+)$", _stored_copy)]
+    return [
+        (r"^/robots\.txt$", _robots_txt),
+        (rf"^{SEARCH_PATH}(?:\.(?P<format>json|csv|atom))?$", _search_view),
+        (_LISTING_RE, _listing_view),
+        (r"^/tu-khoa-theo-thoi-gian$", _term_view),
+        (r"^/ban-luu/(?P<capture_id>\d+)$", _stored_copy),
+    ]
 
 
 async def _stored_copy(datasette: Any, request: Any) -> Response:
@@ -715,7 +736,17 @@ def prepare_jinja2_environment(env: Any) -> None:
         vn_number=vn_number,
         article_path=article_path,
         json_list=json_list,
+        column_label=column_label,
+        lookup_label=lookup_label,
+        table_label=lambda name: TABLE_LABELS.get(name, name),
+        strip_marks=lambda text: re.sub(r"</?mark>", "", text or ""),
     )
+    env.globals["listing_url"] = listing_url
+
+
+def listing_url(kind: str, value: str | None) -> str:
+    """The page listing the articles of a paper, section, author, tag, place, province."""
+    return "/" + kind + "/" + urllib.parse.quote(str(value or ""), safe="")
 
 
 # Table pages list every column description above the rows (20 of them for
@@ -814,14 +845,541 @@ def extra_template_vars(
         if view_name == "table" and (database, table) == (DATABASE_NAME, "articles"):
             # table-archive-articles.html says why the count and facets are missing.
             flagged = request is not None and request.scope.get(_SCOPE_FLAG)
-            return {"vnnews_many_matches": vn_number(MANY_MATCHES) if flagged else None}
+            return {
+                "vnnews_many_matches": vn_number(MANY_MATCHES) if flagged else None,
+                "site_titles": await site_titles(db),
+            }
         if template == "index.html":
             return {"archive": await archive_summary(db), "site_titles": await site_titles(db)}
-        if template == "query-archive-search.html":
-            summary = await archive_summary(db)
-            return {"site_titles": await site_titles(db), "categories": summary["categories"]}
         if template == "row-archive-articles.html":
-            return {"site_titles": await site_titles(db), "history": await _history(db, request)}
+            url = tilde_decode(request.path.rsplit("/", 1)[-1]) if request else ""
+            places = await db.execute(
+                "select name, level, kind, province, province_now from article_places "
+                "where url = ? order by rowid",
+                [url],
+            )
+            return {
+                "site_titles": await site_titles(db),
+                "history": await _history(db, request),
+                "article_places": [dict(r) for r in places.rows],
+                # The reader's day, for "date accessed" in the citation.
+                "today": datetime.now(VIETNAM).strftime("%d/%m/%Y"),
+            }
+        if view_name in ("table", "row") or template == "pages/bieu-do.html":
+            return {"site_titles": await site_titles(db)}
         return {}
 
     return inner
+
+
+# ---------------------------------------------------------------------------
+# Exports a journalist opens: CSV with a BOM (Excel reads it as UTF-8), JSON with
+# real letters instead of \u escapes. Datasette's own .csv and .json answers pass
+# through here; ours are written that way already.
+
+CSV_BOM = "\ufeff".encode()
+# JSON bodies larger than this (a raw page's html_gz in base64) are sent on as they
+# are: decoding and encoding them again would hold them in memory three times over,
+# and twenty at once passed the 500 MB ceiling (tests/test_public_safety.py).
+UNESCAPE_AT_MOST = 2 * 1024 * 1024
+
+
+def _export_send(path: str, send: Callable) -> Callable:
+    """``send``, adding a BOM to a CSV body and un-escaping a JSON body."""
+    if path.endswith(".csv"):
+        first = True
+
+        async def send_csv(message: dict) -> None:
+            nonlocal first
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": _without_length(message.get("headers", []))}
+            elif message["type"] == "http.response.body" and first:
+                first = False
+                body = message.get("body", b"")
+                if not body.startswith(CSV_BOM):
+                    message = {**message, "body": CSV_BOM + body}
+            await send(message)
+
+        return send_csv
+    if not path.endswith(".json"):
+        return send
+    held: list[dict] = []
+    chunks: list[bytes] = []
+    passing = False  # over UNESCAPE_AT_MOST: sent on as it comes
+
+    async def send_json(message: dict) -> None:
+        nonlocal passing
+        if message["type"] == "http.response.start" and not passing:
+            held.append(message)
+            return
+        if message["type"] != "http.response.body" or passing or not held:
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            if sum(map(len, chunks)) > UNESCAPE_AT_MOST:
+                passing = True
+                await send(held.pop())
+                await send(
+                    {"type": "http.response.body", "body": b"".join(chunks), "more_body": True}
+                )
+                chunks.clear()
+            return
+        body = b"".join(chunks)
+        start = held.pop()
+        if b"\\u" in body and len(body) <= UNESCAPE_AT_MOST:
+            try:
+                body = json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
+                start = {**start, "headers": _without_length(start.get("headers", []))}
+            except (ValueError, UnicodeDecodeError):
+                pass  # newline-delimited JSON or not JSON at all: as it came
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
+
+    return send_json
+
+
+def _without_length(headers: list) -> list:
+    return [(k, v) for k, v in headers if k.lower() != b"content-length"]
+
+
+# ---------------------------------------------------------------------------
+# Reader pages: ranked search, listings by paper, section, author, tag, place and
+# province, their Atom feeds and exports (the engine is archive/search.py).
+
+FEED_SIZE = 30
+# /bao/baocaobang, /tac-gia/Bảo Bình …: a listing is a search without words.
+LISTINGS = {
+    "bao": ("site", "Báo"),
+    "chuyen-muc": ("category", "Chuyên mục"),
+    "tac-gia": ("author", "Tác giả"),
+    "tu-khoa": ("tag", "Từ khóa"),
+    "dia-danh": ("place", "Địa danh"),
+    "tinh": ("province", "Tỉnh, thành phố"),
+}
+_LISTING_RE = r"^/(?P<kind>{})/(?P<value>[^/]+?)(?:\.(?P<format>json|csv|atom))?$".format(
+    "|".join(LISTINGS)
+)
+SEARCH_PATH = f"/{DATABASE_NAME}/search"
+CSV_COLUMNS = (
+    "url",
+    "paper",
+    "site",
+    "title",
+    "published_at",
+    "category",
+    "author",
+    "lead",
+    "body",
+)
+
+
+def _first_values(request: Any) -> dict[str, str]:
+    """The first value of each URL parameter (Datasette's MultiParams is not a dict)."""
+    return {k: request.args.get(k) for k in request.args.keys()}  # noqa: SIM118
+
+
+async def _search_view(datasette: Any, request: Any) -> Response:
+    query = Query.from_args(_first_values(request))
+    fmt = request.url_vars.get("format") or "html"
+    return await _results(datasette, request, query, fmt, SEARCH_PATH, None)
+
+
+async def _listing_view(datasette: Any, request: Any) -> Response:
+    kind = request.url_vars["kind"]
+    value = urllib.parse.unquote(request.url_vars["value"])  # Datasette matches the raw path
+    field, label = LISTINGS[kind]
+    args = {**_first_values(request), field: value}
+    query = Query.from_args(args)
+    fmt = request.url_vars.get("format") or "html"
+    path = "/" + kind + "/" + urllib.parse.quote(value)
+    return await _results(datasette, request, query, fmt, path, (field, label, value))
+
+
+async def _results(
+    datasette: Any,
+    request: Any,
+    query: Query,
+    fmt: str,
+    path: str,
+    listing: tuple[str, str, str] | None,
+) -> Response:
+    db = datasette.get_database(DATABASE_NAME)
+    if fmt == "atom":
+        query = replace(query, sort="date", page=1, size=FEED_SIZE)
+    # The ASGI wrapper lowers _timelimit for a request that waited for its turn.
+    asked = request.args.get("_timelimit") or ""
+    limit_ms = datasette.setting("sql_time_limit_ms")
+    if asked.isdigit() and int(asked) > 0:
+        limit_ms = min(limit_ms, int(asked))
+
+    def run(conn: sqlite3.Connection) -> SearchResult:
+        with sqlite_timelimit(conn, limit_ms):
+            result = search_articles(conn, query, facets=fmt == "html")
+            if fmt == "csv":
+                _add_text(conn, result.rows)
+            return result
+
+    fixed = {listing[0]} if listing else set()
+
+    def url(fmt_: str = "", **changes: Any) -> str:
+        params = query.params(**{"page": 1, **changes})
+        for name in fixed:
+            params.pop(name, None)
+        suffix = f".{fmt_}" if fmt_ else ""
+        return path + suffix + ("?" + urllib.parse.urlencode(params) if params else "")
+
+    try:
+        result = await db.execute_fn(run)
+        error = None
+    except sqlite3.OperationalError as exc:
+        result, error = SearchResult(0, []), str(exc)
+    titles = await site_titles(db)
+    if fmt == "json":
+        return _json_results(request, query, result, url, error)
+    if fmt == "csv":
+        return _csv_results(result, titles)
+    if fmt == "atom":
+        return await _atom_results(datasette, request, query, result, titles, listing, url)
+    summary = await archive_summary(db)
+    context = {
+        "query": query,
+        "result": result,
+        "error": error,
+        "listing": listing,
+        "site_titles": titles,
+        "categories": summary["categories"],
+        "url": url,
+        "merged": await _merged_provinces(db, query.q.strip()),
+        "page_numbers": _page_numbers(query.page, result.pages),
+        "metadata": datasette.metadata(),
+    }
+    html = await datasette.render_template("vn-results.html", context, request=request)
+    return Response.html(html)
+
+
+def _page_numbers(page: int, pages: int) -> list[int | None]:
+    """Page links to show: first, last and the neighbours of ``page``; None is a gap."""
+    shown = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    out: list[int | None] = []
+    for n in shown:
+        if out and n - (out[-1] or 0) > 1:
+            out.append(None)
+        out.append(n)
+    return out
+
+
+async def _merged_provinces(db: Database, q: str) -> dict | None:
+    """When the words are a province of today that others merged into (Tuyên Quang),
+    the provinces it took in (Hà Giang), for a link to the whole province."""
+    if not q:
+        return None
+    rows = await db.execute(
+        "select distinct province from sites where province_now = ? and province != ?", [q, q]
+    )
+    others = sorted(r[0] for r in rows.rows if r[0])
+    return {"province": q, "others": others} if others else None
+
+
+def _add_text(conn: sqlite3.Connection, rows: list[dict]) -> None:
+    for row in rows:
+        found = conn.execute("select lead, body from articles where url = ?", [row["url"]])
+        row["lead"], row["body"] = tuple(found.fetchone() or (None, None))
+
+
+def _json_results(request: Any, query: Query, result: SearchResult, url, error) -> Response:
+    if error:
+        body: Any = {"ok": False, "error": error}
+        return Response(json.dumps(body, ensure_ascii=False), status=400,
+                        content_type="application/json; charset=utf-8")  # fmt: skip
+    if request.args.get("_shape") == "array":
+        body = result.rows
+    else:
+        last = query.page >= result.pages
+        body = {
+            "ok": True,
+            "total": result.total,
+            "page": query.page,
+            "pages": result.pages,
+            "size": query.size,
+            "rows": result.rows,
+            "facets": result.facets,
+            "next_url": None if last else url("json", page=query.page + 1),
+        }
+    return Response(json.dumps(body, ensure_ascii=False),
+                    content_type="application/json; charset=utf-8")  # fmt: skip
+
+
+def _csv_results(result: SearchResult, titles: dict[str, str]) -> Response:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in result.rows:
+        paper = titles.get(row["site"], row["site"])
+        writer.writerow([paper if c == "paper" else row.get(c) for c in CSV_COLUMNS])
+    return Response(
+        "\ufeff" + out.getvalue(),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'inline; filename="tim-kiem.csv"'},
+    )
+
+
+async def _atom_results(datasette, request, query, result, titles, listing, url) -> Response:
+    """The newest matching articles as an Atom 1.0 feed (RFC 4287)."""
+    from xml.sax.saxutils import escape as xml_escape
+
+    def absolute(path: str) -> str:
+        return datasette.absolute_url(request, path)
+
+    def attr(value: str) -> str:
+        return xml_escape(value, {'"': "&quot;"})
+
+    if listing:
+        title = f"{listing[1]}: {titles.get(listing[2], listing[2]) if listing[0] == 'site' else listing[2]}"
+    else:
+        title = f"Tìm kiếm «{query.q}»" if query.q else "Bài mới"
+    db = datasette.get_database(DATABASE_NAME)
+    entries = []
+    stamps = []
+    for row in result.rows:
+        seen = (
+            await db.execute("select first_seen_at from articles where url = ?", [row["url"]])
+        ).first()
+        updated = _atom_time(row["published_at"]) or _atom_time(seen[0] if seen else None)
+        if updated:
+            stamps.append(updated)
+        link = absolute(datasette.urls.row(DATABASE_NAME, "articles", tilde_encode(row["url"])))
+        original = row["url"] if row["url"].startswith(("http://", "https://")) else None
+        summary = row.get("lead") or re.sub(r"</?mark>", "", row.get("snippet") or "")
+        published = _atom_time(row["published_at"])
+        entries.append(
+            "<entry>"
+            f"<title>{xml_escape(row['title'] or row['url'])}</title>"
+            f"<id>{xml_escape(link)}</id>"
+            f'<link rel="alternate" type="text/html" href="{attr(link)}"/>'
+            + (f'<link rel="via" type="text/html" href="{attr(original)}"/>' if original else "")
+            + f"<updated>{updated or '1970-01-01T00:00:00Z'}</updated>"
+            + (f"<published>{published}</published>" if published else "")
+            + (
+                f"<author><name>{xml_escape(row['author'])}</name></author>"
+                if row.get("author")
+                else ""
+            )
+            + f'<category term="{attr(row["site"])}" label="{attr(titles.get(row["site"], row["site"]))}"/>'
+            + (f"<summary>{xml_escape(summary)}</summary>" if summary else "")
+            + "</entry>"
+        )
+    feed_url = absolute(url("atom"))
+    page_url = absolute(url())
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="vi">'
+        f"<title>{xml_escape(title)}</title>"
+        f"<id>{xml_escape(feed_url)}</id>"
+        f'<link rel="self" type="application/atom+xml" href="{attr(feed_url)}"/>'
+        f'<link rel="alternate" type="text/html" href="{attr(page_url)}"/>'
+        f"<updated>{max(stamps) if stamps else '1970-01-01T00:00:00Z'}</updated>"
+        "<author><name>vnnews</name></author>"
+        "<generator>vnnews</generator>" + "".join(entries) + "</feed>\n"
+    )
+    return Response(feed, content_type="application/atom+xml; charset=utf-8")
+
+
+def _atom_time(value: str | None) -> str | None:
+    """An RFC 3339 time in UTC, or None for a day without a time (never a made-up hour)."""
+    if not value or len(value) <= 10:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---------------------------------------------------------------------------
+# "Một từ khóa theo thời gian": how often papers mention a term, month by month, one
+# chart per paper (the canned query term_over_time stays for researchers).
+
+
+async def _term_view(datasette: Any, request: Any) -> Response:
+    db = datasette.get_database(DATABASE_NAME)
+    term = (request.args.get("q") or "").strip()
+    titles = await site_titles(db)
+    charts: list[dict] = []
+    error = None
+    if term:
+        try:
+            hits = await db.execute(
+                "select a.site, substr(a.published_date, 1, 7) as month, count(*) as n "
+                "from articles_fts join articles a on a.rowid = articles_fts.rowid "
+                "where articles_fts match escape_fts(:q) and a.published_date is not null "
+                "group by 1, 2",
+                {"q": term},
+            )
+            totals = await db.execute(
+                "select site, substr(published_date, 1, 7) as month, count(*) as n "
+                "from articles where published_date is not null group by 1, 2"
+            )
+            charts = term_charts(hits.rows, totals.rows, titles)
+        except (sqlite3.Error, QueryInterrupted) as exc:
+            error = str(exc)
+    context = {"term": term, "charts": charts, "error": error, "metadata": datasette.metadata()}
+    html = await datasette.render_template("vn-term.html", context, request=request)
+    return Response.html(html)
+
+
+def term_charts(hits: list, totals: list, titles: dict[str, str]) -> list[dict]:
+    """Per paper that mentions the term: every month from the first mention to the last
+    (a month without one is a zero), with mentions, articles and the share in percent."""
+    found: dict[str, dict[str, int]] = {}
+    for site, month, n in hits:
+        found.setdefault(site, {})[month] = n
+    all_articles: dict[tuple[str, str], int] = {(s, m): n for s, m, n in totals}
+    if not found:
+        return []
+    months = _month_range(min(min(m) for m in found.values()), max(max(m) for m in found.values()))
+    charts = []
+    for site, by_month in sorted(found.items(), key=lambda kv: -sum(kv[1].values())):
+        points = []
+        for month in months:
+            n, total = by_month.get(month, 0), all_articles.get((site, month), 0)
+            share = round(100.0 * n / total, 1) if total else 0.0
+            points.append({"month": month, "hits": n, "total": total, "share": share})
+        top = max(p["hits"] for p in points) or 1
+        charts.append({
+            "site": site,
+            "title": titles.get(site, site),
+            "points": points,
+            "top": top,
+            "hits": sum(by_month.values()),
+        })  # fmt: skip
+    return charts
+
+
+def _month_range(first: str, last: str) -> list[str]:
+    year, month = int(first[:4]), int(first[5:7])
+    out = []
+    while len(out) < 600:
+        label = f"{year:04d}-{month:02d}"
+        out.append(label)
+        if label >= last:
+            break
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Labels: metadata.yml describes each column as "English. / Tiếng Việt."; the part
+# after the slash is the column's name on a reader's page.
+
+TABLE_LABELS = {
+    "articles": "Bài báo",
+    "article_tags": "Từ khóa của bài",
+    "article_places": "Địa danh trong bài",
+    "sites": "Các tờ báo",
+    "crawls": "Các lần thu thập",
+    "failures": "Trang lỗi",
+    "discovery": "Nguồn tìm bài",
+    "pages": "Trang HTML gốc",
+}
+# Datasette's filter operators, as a reader reads them.
+LOOKUP_LABELS = {
+    "exact": "bằng",
+    "not": "khác",
+    "contains": "chứa",
+    "endswith": "kết thúc bằng",
+    "startswith": "bắt đầu bằng",
+    "gt": ">",
+    "gte": "≥",
+    "lt": "<",
+    "lte": "≤",
+    "like": "giống (like)",
+    "notlike": "không giống (not like)",
+    "glob": "glob",
+    "in": "thuộc danh sách",
+    "notin": "không thuộc danh sách",
+    "arraycontains": "mảng chứa",
+    "arraynotcontains": "mảng không chứa",
+    "date": "ngày",
+    "isnull": "trống",
+    "notnull": "không trống",
+    "isblank": "rỗng",
+    "notblank": "không rỗng",
+}
+
+
+def column_label(name: str, columns: dict | None = None) -> str:
+    """A column's Vietnamese name from its metadata description, else the column name."""
+    description = (columns or {}).get(name) or ""
+    if " / " not in description:
+        return name
+    label = description.rsplit(" / ", 1)[1].strip().rstrip(".")
+    return label or name
+
+
+def lookup_label(key: str, display: str) -> str:
+    return LOOKUP_LABELS.get(key, display)
+
+
+# ---------------------------------------------------------------------------
+# A month facet (metadata.yml: `- month: published_date`): a date facet lists every
+# single day; readers look for a month. Selecting one filters `published_date`
+# with `__startswith=YYYY-MM`.
+
+
+class MonthFacet(Facet):
+    type = "month"
+
+    async def suggest(self) -> list:
+        return []  # configured in metadata.yml only
+
+    async def facet_results(self) -> tuple[list, list]:
+        results, timed_out = [], []
+        args = dict(self.get_querystring_pairs())
+        size = self.get_facet_size()
+        for source_and_config in self.get_configs():
+            config = source_and_config["config"]
+            column = config.get("column") or config["simple"]
+            col = escape_sqlite(column)
+            sql = (
+                f"select substr({col}, 1, 7) as value, count(*) as count from ({self.sql}) "
+                f"where {col} is not null group by value order by value desc limit {size + 1}"
+            )
+            key = f"{column}__startswith"
+            try:
+                rows = await self.ds.execute(
+                    self.database, sql, self.params, truncate=False,
+                    custom_time_limit=self.ds.setting("facet_time_limit_ms"),
+                )  # fmt: skip
+            except QueryInterrupted:
+                timed_out.append(column)
+                continue
+            values = []
+            for row in rows.rows[:size]:
+                selected = args.get(key) == row["value"]
+                toggle = (
+                    path_with_removed_args(self.request, {key: row["value"]})
+                    if selected
+                    else path_with_replaced_args(self.request, {key: row["value"]})
+                )
+                values.append({
+                    "value": row["value"], "label": row["value"], "count": row["count"],
+                    "toggle_url": self.ds.absolute_url(self.request, toggle), "selected": selected,
+                })  # fmt: skip
+            results.append({
+                "name": column, "type": self.type, "results": values,
+                "hideable": source_and_config["source"] != "metadata",
+                "toggle_url": path_with_removed_args(self.request, {"_facet_month": column}),
+                "truncated": len(rows.rows) > size,
+            })  # fmt: skip
+        return results, timed_out
+
+
+@hookimpl
+def register_facet_classes() -> list:
+    return [MonthFacet]

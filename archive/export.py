@@ -71,7 +71,10 @@ def export(db_path: str | Path, fmt: str, out: str | None, filters: Filters) -> 
         write = write_jsonl if fmt == "jsonl" else write_csv
         if not out:
             return write(batches, sys.stdout)
-        with open(out, "w", encoding="utf-8", newline="") as handle:
+        # A BOM on CSV files: Excel then reads them as UTF-8, not as the system's
+        # code page (which turned every Vietnamese letter into two or three).
+        encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+        with open(out, "w", encoding=encoding, newline="") as handle:
             return write(batches, handle)
     finally:
         conn.close()

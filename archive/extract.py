@@ -39,7 +39,10 @@ from archive.html import (
     clean,
     decode_html,
     in_chrome,
+    label,
+    labelled_as,
     lineage,
+    page_index,
     parse_html,
     select_one,
 )
@@ -202,19 +205,13 @@ def find_title_element(tree, meta: dict, profile: SiteProfile):
     if reference.lower().startswith(("cổng thông tin", "trang thông tin", "website")):
         reference = ""  # a portal's own name says nothing about the article
     candidates = []
-    for el in tree.iter():
-        if not isinstance(el.tag, str) or el.tag in (
-            "head",
-            "title",
-            "meta",
-            "a",
-            "script",
-            "style",
-        ):
+    index = page_index(tree)
+    headings = {el for el in tree.iter("h1")}
+    titled = {el for _, el, text in index.labelled if TITLE_CLASS.search(text)}
+    for el in sorted(headings | titled, key=index.order.__getitem__):
+        if el.tag in ("head", "title", "meta", "a", "script", "style"):
             continue
         is_h1 = el.tag == "h1"
-        if not is_h1 and not TITLE_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}"):
-            continue
         n = len(clean(el.text_content()).split())
         if (is_h1 and n >= 2) or 4 <= n <= 40:
             candidates.append(el)
@@ -248,17 +245,13 @@ def classed(
     headline when one is known, outside the page chrome and outside link lists; links
     themselves only with `links` (a byline is often an <a class="author">)."""
     keep = lineage(after) if keep is None else keep
-    started = after is None
+    index = page_index(tree)
+    start = index.order.get(after, -1) if after is not None else -1
     skipped_tags = (
         ("meta", "script", "body", "html") if links else ("meta", "script", "a", "body", "html")
     )
-    for el in tree.iter():
-        if el is after:
-            started = True
-            continue
-        if not started or not isinstance(el.tag, str) or el.tag in skipped_tags:
-            continue
-        if not pattern.search(f"{el.get('class', '')} {el.get('id', '')}"):
+    for position, el, text in index.labelled:
+        if position <= start or el.tag in skipped_tags or not pattern.search(text):
             continue
         n = len(el.text_content().split())
         if (
@@ -594,7 +587,7 @@ def in_link_list(el) -> bool:
             return True
         if anc.tag in ("ul", "ol") and len(anc.findall(".//a")) >= 2:
             return True
-        if TODAY_CLASS.search(f"{anc.get('class', '')} {anc.get('id', '')}"):
+        if labelled_as(TODAY_CLASS, label(anc)):
             return True
     return False
 
@@ -605,8 +598,7 @@ def in_box(el, keep: set) -> bool:
     for anc in [el, *el.iterancestors()]:
         if anc in keep:
             return False
-        cls = f"{anc.get('class', '')} {anc.get('id', '')}"
-        if cls.strip() and BOILERPLATE_CLASS.search(cls):
+        if labelled_as(BOILERPLATE_CLASS, label(anc)):
             return True
     return False
 
@@ -617,6 +609,8 @@ MAX_DATE_LEAD = 12
 # How far after the headline the date search looks: bylines sit just under the title
 # or at the end of the article, never thousands of elements away.
 MAX_DATE_TRAIL = 1500
+
+DIGIT = re.compile(r"\d")
 
 SKIP_FOR_DATES = {"script", "style", "title", "head", "meta", "option", "html", "body"}
 
@@ -630,8 +624,8 @@ def visible_dates(
     where the header's "today" and other articles' dates live. A byline box whose class
     says "share" (``div.author-share-top``) still counts when it sits between the
     headline and the text."""
-    elements = [el for el in tree.iter() if isinstance(el.tag, str)]
-    order = {el: i for i, el in enumerate(elements)}
+    index = page_index(tree)
+    elements, order = index.elements, index.order
     at = order.get(anchor, 0) if anchor is not None else 0
     text_start = order.get(body_start, len(elements)) if body_start is not None else len(elements)
     scored = []
@@ -640,8 +634,14 @@ def visible_dates(
         el = elements[i]
         if el.tag in SKIP_FOR_DATES:
             continue
-        text = clean(el.text_content())
-        if el.tag == "time" and el.get("datetime"):
+        raw = el.text_content()
+        # Cheap tests on the raw text first: most elements hold no digit, or a whole
+        # article; cleaning those strings was most of this function's time.
+        stamped = el.tag == "time" and el.get("datetime")
+        if (len(raw) > 2000 or not DIGIT.search(raw)) and not stamped:
+            continue
+        text = clean(raw)
+        if stamped:
             # A <time> says exactly what it shows (unless its attribute has no time and
             # its text has); where it stands decides whose it is.
             attribute = clean(el.get("datetime"))
@@ -665,13 +665,13 @@ def visible_dates(
         if (
             i > text_start
             and len(found.phrase) < 0.5 * len(text)
-            and not DATE_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}")
+            and not labelled_as(DATE_CLASS, label(el))
         ):
             continue  # in the text: an event's date in a sentence, not a dateline
         seen.add(text)
         if distance < 0:
             distance = 1000 - distance  # above the headline: only when nothing is below
-        if DATE_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}"):
+        if labelled_as(DATE_CLASS, label(el)):
             distance -= 5
         scored.append((distance, found))
     scored.sort(key=lambda pair: pair[0])
@@ -711,14 +711,14 @@ def find_category(
     ]
     shaped = breadcrumb_shaped(tree)
     found: list[tuple[int, str, bool]] = []
-    at = None
-    for i, crumb in enumerate(tree.iter()):
-        if crumb is title_el:
-            at = i
-        if not isinstance(crumb.tag, str) or crumb.tag in ("html", "body"):
+    index = page_index(tree)
+    at = index.order.get(title_el) if title_el is not None else None
+    hinted = {el for _, el, text in index.labelled if CATEGORY_HINT.search(text)}
+    for crumb in sorted(hinted | shaped, key=index.order.__getitem__):
+        i = index.order[crumb]
+        if crumb.tag in ("html", "body"):
             continue
-        hinted = CATEGORY_HINT.search(f"{crumb.get('class', '')} {crumb.get('id', '')}")
-        words = class_words(crumb) if hinted else set()
+        words = class_words(crumb) if crumb in hinted else set()
         if not (CATEGORY_WORDS & words or crumb in shaped):
             continue
         if in_chrome(crumb) and not CRUMB_WORDS & words:
@@ -736,7 +736,7 @@ def find_category(
         items = [i for i in items if not re.search(r"\d{1,2}\s*[/:.-]\s*\d{1,2}", i)]
         if items:
             found.append((i, items[-1], crumb in shaped))
-            if at is None and title_el is None:
+            if at is None:
                 break  # no headline to be near: the first one, as a reader meets it
     if found:
         at = at if at is not None else found[0][0]
@@ -789,10 +789,8 @@ def find_tags(tree, meta: dict, profile: SiteProfile) -> list[str]:
     if not found and meta["tags"]:
         found = meta["tags"]
     if not found:
-        for box in tree.iter():
-            if not isinstance(box.tag, str):
-                continue
-            if not TAG_HINT.search(f"{box.get('class', '')} {box.get('id', '')}"):
+        for _, box, text in page_index(tree).labelled:
+            if not TAG_HINT.search(text):
                 continue
             if TAG_WORDS & class_words(box) and not in_chrome(box):
                 found = [clean(a.text_content()).lstrip("#").strip() for a in box.iter("a")]

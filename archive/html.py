@@ -6,6 +6,9 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+import weakref
+from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urljoin
 
 import lxml.html
@@ -114,11 +117,13 @@ def clean(text: str | None) -> str:
     and bidi-override characters removed."""
     if not text:
         return ""
-    text = text if text.isascii() else nfc(text)
-    # One national site writes &#240; (ð) for đ; eth never occurs in Vietnamese.
-    text = text.replace("ð", "đ").replace("Ð", "Đ").replace("\u00a0", " ")
+    if not text.isascii():
+        # One national site writes &#240; (ð) for đ; eth never occurs in Vietnamese.
+        text = nfc(text).replace("ð", "đ").replace("Ð", "Đ")
     text = INVISIBLE.sub("", text)
-    return re.sub(r"\s+", " ", text).strip()
+    # str.split() splits on every Unicode space (no-break space included), faster than
+    # a regular expression on the long strings extraction cleans.
+    return " ".join(text.split())
 
 
 def select_one(tree: lxml.html.HtmlElement, selector: str | None) -> lxml.html.HtmlElement | None:
@@ -152,7 +157,7 @@ def in_chrome(el, keep: set | frozenset = frozenset(), region=None) -> bool:
             return False
         if anc.tag in ("header", "nav", "footer", "aside"):
             return True
-        if CHROME_CLASS.search(f"{anc.get('class', '')} {anc.get('id', '')}"):
+        if labelled_as(CHROME_CLASS, label(anc)):
             return True
     return False
 
@@ -175,3 +180,44 @@ def class_words(el) -> set[str]:
     raw = f"{el.get('class', '')} {el.get('id', '')}"
     raw = re.sub(r"([a-z])([A-Z])", r"\1 \2", raw)
     return set(re.split(r"[\s_\-]+", raw.lower())) - {""}
+
+
+@dataclass
+class PageIndex:
+    """A parsed page's elements in document order, listed once: every search for a
+    headline, a byline, a section or a date walks these lists instead of the tree."""
+
+    elements: list  # element nodes in document order
+    order: dict  # element -> its position in `elements`
+    labelled: list  # (position, element, "class id") for elements that have either
+
+
+_INDEXES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def page_index(tree) -> PageIndex:
+    """The index of a parsed page, built on first use (the page must not change after)."""
+    index = _INDEXES.get(tree)
+    if index is None:
+        elements = [el for el in tree.iter() if isinstance(el.tag, str)]
+        labelled = []
+        for i, el in enumerate(elements):
+            cls, ident = el.get("class"), el.get("id")
+            if cls or ident:
+                labelled.append((i, el, f"{cls or ''} {ident or ''}"))
+        index = PageIndex(elements, {el: i for i, el in enumerate(elements)}, labelled)
+        _INDEXES[tree] = index
+    return index
+
+
+def label(el) -> str:
+    """An element's class and id as one string ("" when it has neither)."""
+    cls, ident = el.get("class"), el.get("id")
+    return f"{cls or ''} {ident or ''}" if cls or ident else ""
+
+
+@lru_cache(maxsize=8192)
+def labelled_as(pattern: re.Pattern, text: str) -> bool:
+    """Whether a class/id string matches a pattern; pages repeat the same few class
+    strings thousands of times, and these patterns are long alternations."""
+    return bool(text.strip()) and pattern.search(text) is not None

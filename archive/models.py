@@ -35,6 +35,9 @@ class Article:
     image_caption: str | None = None
     language: str = "vi"
     warnings: list[str] = field(default_factory=list)
+    # Provinces, districts and communes the text names (archive.places.Place), set by
+    # acceptance; stored in article_places.
+    places: list = field(default_factory=list, compare=False)
     # What the page itself said about its kind (og:type, JSON-LD, a date, a known
     # container): used to tell articles from other pages, never stored.
     signals: dict = field(default_factory=dict, repr=False, compare=False)
@@ -42,6 +45,7 @@ class Article:
     def to_dict(self) -> dict:
         data = asdict(self)
         data.pop("signals")
+        data.pop("places")
         return data
 
     @property

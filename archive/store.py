@@ -7,6 +7,7 @@ about Scrapy.
 Tables (documented for researchers in metadata.yml):
 - ``articles``: one row per canonical article URL; full-text indexed.
 - ``article_tags``: one row per (article, tag), so tags facet cheaply.
+- ``article_places``: one row per (article, place it names), from archive/places.py.
 - ``captures``: every raw capture of an article page (gzip, with its HTTP status and
   headers), never overwritten: one per version, the WARC export's records.
 - ``pages``: a view, the latest capture of each article, for ``vnnews reextract``.
@@ -41,6 +42,10 @@ SCHEMA_VERSION = 1
 # đ/Đ never folds, so searches expand d → (d OR đ) at query time instead.
 FTS_TOKENIZE = "unicode61 remove_diacritics 2"
 FTS_COLUMNS = ["title", "lead", "body"]
+# A second index that keeps the marks, so that a search typed with them ranks its exact
+# matches (Đình) above the folded ones (định, đinh): archive/search.py.
+EXACT_FTS = "articles_exact"
+EXACT_TOKENIZE = "unicode61 remove_diacritics 0"
 
 ARTICLE_COLUMNS = {
     "url": str,
@@ -69,6 +74,17 @@ ARTICLE_COLUMNS = {
     # When the site stopped serving it (404/410, or a redirect to a home or section
     # page); NULL while it is online. The row is kept, searchable.
     "removed_at": str,
+}
+
+# One row per place an article names (archive.places.Place), documented in metadata.yml.
+PLACE_COLUMNS = {
+    "url": str,
+    "name": str,
+    "level": str,
+    "kind": str,
+    "district": str,
+    "province": str,
+    "province_now": str,
 }
 
 
@@ -230,6 +246,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     articles = db["articles"]
     if not db["articles_fts"].exists():
         articles.enable_fts(FTS_COLUMNS, tokenize=FTS_TOKENIZE, create_triggers=True)
+    ensure_exact_index(db)
     # (site, published_at) and (category, published_at) follow the table page's order
     # (sort_desc: published_at in metadata.yml): a page filtered by paper or section
     # (the facet links, the links on an article page) reads its 51 newest rows straight
@@ -243,6 +260,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         ["site", "published_date"],
         ["site", "published_at"],
         ["category", "published_at"],
+        ["author", "published_at"],
     ):
         articles.create_index(columns, if_not_exists=True)
 
@@ -253,6 +271,11 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db["article_tags"].create_index(["tag"], if_not_exists=True)
+    db["article_places"].create(
+        PLACE_COLUMNS, foreign_keys=[("url", "articles", "url")], if_not_exists=True
+    )
+    for columns in (["url"], ["name", "level"], ["province_now"], ["province"]):
+        db["article_places"].create_index(columns, if_not_exists=True)
     ensure_history_schema(db)
     db["sites"].create(SITE_COLUMNS, pk="name", if_not_exists=True)
     db["sites"].add_missing_columns([SITE_COLUMNS])  # type: ignore[list-item]
@@ -307,6 +330,35 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     db["discovery"].add_missing_columns([DISCOVERY_VALIDATORS])  # archives made before them
     db["_meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
     db["_meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+
+
+def ensure_exact_index(db: sqlite_utils.Database) -> None:
+    """The accent-keeping index over title, lead and body, kept in step by triggers.
+
+    An external-content FTS5 table (the text stays in ``articles`` only) without
+    per-column sizes: it answers "which articles have this word with these marks",
+    never a BM25 rank. Built from the articles when an older archive lacks it.
+    """
+    if db[EXACT_FTS].exists():
+        return
+    cols = ", ".join(FTS_COLUMNS)
+    new = ", ".join(f"new.{c}" for c in FTS_COLUMNS)
+    old = ", ".join(f"old.{c}" for c in FTS_COLUMNS)
+    delete = (
+        f"insert into {EXACT_FTS}({EXACT_FTS}, rowid, {cols}) values ('delete', old.rowid, {old});"
+    )
+    insert = f"insert into {EXACT_FTS}(rowid, {cols}) values (new.rowid, {new});"
+    with db.conn:
+        db.execute(
+            f"create virtual table {EXACT_FTS} using fts5({cols}, content='articles', "
+            f"content_rowid='rowid', columnsize=0, tokenize='{EXACT_TOKENIZE}')"
+        )
+        db.execute(f"create trigger {EXACT_FTS}_ai after insert on articles begin {insert} end")
+        db.execute(f"create trigger {EXACT_FTS}_ad after delete on articles begin {delete} end")
+        db.execute(
+            f"create trigger {EXACT_FTS}_au after update on articles begin {delete} {insert} end"
+        )
+        db.execute(f"insert into {EXACT_FTS}({EXACT_FTS}) values ('rebuild')")
 
 
 CAPTURE_COLUMNS = {
@@ -462,6 +514,7 @@ def _write_article(
         _restore(conn, article.url, fetched_at)
     if outcome == "unchanged":
         conn.execute("update articles set fetched_at = ? where url = ?", [fetched_at, article.url])
+        _save_places(conn, article)  # the gazetteer or its reading may have changed
         return outcome
     versions = _save_version(conn, article, digest, fetched_at, capture_id, new_version)
     row = article_row(article, digest, first_seen, fetched_at)
@@ -480,6 +533,7 @@ def _write_article(
         "insert or ignore into article_tags (url, tag) values (?, ?)",
         [(article.url, tag) for tag in dict.fromkeys(article.tags)],
     )
+    _save_places(conn, article)
     link_reprints(conn, article.url, fetched_at)
     return outcome
 
@@ -708,6 +762,18 @@ def _save_version(
 def has_capture(conn: sqlite3.Connection, url: str) -> bool:
     return (
         conn.execute("select 1 from captures where url = ? limit 1", [url]).fetchone() is not None
+    )
+
+
+def _save_places(conn: sqlite3.Connection, article: Article) -> None:
+    conn.execute("delete from article_places where url = ?", [article.url])
+    conn.executemany(
+        "insert into article_places (url, name, level, kind, district, province, province_now) "
+        "values (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (article.url, p.name, p.level, p.kind, p.district, p.province, p.province_now)
+            for p in article.places
+        ],
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from archive.models import Article
+from archive.places import article_text, tag_places
 from archive.store import RawPage, finish_crawl, open_db, save_article, save_site, start_crawl
 
 BODY_DAM_THUY = (
@@ -25,6 +26,9 @@ ARTICLES = [
         published_at="2023-05-30T09:42:00+07:00",
         category="Kinh tế",
         tags=["du lịch", "Trùng Khánh"],
+        # Port 9 of this machine (discard): the browser tries it and nothing leaves.
+        image="http://127.0.0.1:9/thac-ban-gioc.jpg",
+        image_caption="Thác Bản Giốc mùa nước đầy",
     ),
     Article(
         url="https://baocaobang.vn/trung-khanh-don-khach-23456.html",
@@ -94,7 +98,10 @@ def build_archive(path: Path) -> Path:
     save_site(db, {"name": "baoquangninh", "title": "Báo Quảng Ninh", "province": "Quảng Ninh"})
     crawl_id = start_crawl(db, "baoquangninh")
     raw = RawPage(b"<html><body>raw page</body></html>", content_type="text/html")
+    provinces = {"baocaobang": "Cao Bằng", "baoquangninh": "Quảng Ninh"}
     for article in ARTICLES:
+        text = article_text(article.title, article.lead, article.body)
+        article.places = tag_places(text, provinces[article.site])
         save_article(db, article, raw=raw if article is ARTICLES[0] else None)
     finish_crawl(db, crawl_id, "finished", {"new": len(ARTICLES), "requests": 9})
     db.close()

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from datasette.utils import tilde_encode
 
 # Shared with the HTTP tests: the same archive, served by the same real command.
 from tests.sample_archive import ARTICLES, BODY_DAM_THUY
@@ -38,16 +39,22 @@ def server(archive_server: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def page(server: str) -> Iterator:
+def browser(server: str) -> Iterator:
+    """One Chromium for the module (Playwright's sync API allows one at a time)."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="vi-VN")
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
-        browser.close()
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser) -> Iterator:
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="vi-VN")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
 
 
 def test_search_without_diacritics_then_read_the_article(server: str, page) -> None:
@@ -95,3 +102,51 @@ def test_hostile_title_is_shown_as_text(server: str, page) -> None:
     page.wait_for_load_state()
     assert page.locator("article h1").inner_text().startswith("<script>")
     assert dialogs == []  # no script ran
+
+
+# ---------------------------------------------------------------------------
+# Every reader page, at a desktop and a phone width (issue 13)
+
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+READER_PAGES = {
+    "articles": "/archive/articles",
+    "article": "/archive/articles/" + tilde_encode(ARTICLES[0].url),
+    "search": "/archive/search?q=dam+thuy",
+    "search-by-date": "/archive/search?q=thuy&sort=date",
+    "paper": "/bao/baocaobang",
+    "author": "/tac-gia/Bảo Bình",
+    "tag": "/tu-khoa/du lịch",
+    "place": "/dia-danh/Đàm Thủy",
+    "term": "/tu-khoa-theo-thoi-gian?q=dam+thuy",
+    "chart": "/bieu-do",
+    "not-found": "/archive/articles/khong-co",
+}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", READER_PAGES)
+def test_reader_pages_in_vietnamese_at_each_width(server: str, browser, name: str, width: str):
+    from tests.test_reader import english_left
+
+    w, h = WIDTHS[width]
+    context = browser.new_context(viewport={"width": w, "height": h}, locale="vi-VN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server + READER_PAGES[name])
+    page.wait_for_load_state("load")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"13-{name}-{width}.png"), full_page=True)
+    text = page.locator("body").inner_text()
+    # Each page shows what it is for: only the not-found page may say "Không tìm thấy".
+    assert ("Không tìm thấy" in text) == (name == "not-found"), text[:300]
+    if name == "article":
+        assert page.locator("article h1").inner_text() == ARTICLES[0].title
+    assert english_left(text) == []
+    # Nothing wider than the screen: a phone reader never scrolls sideways.
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= w + 1, scroll
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 8000  # 28 rows of bodies made a 37,000-pixel phone page
+    assert errors == []
+    context.close()

@@ -75,7 +75,8 @@ def test_filters(db_path):
 def test_csv_and_parquet(db_path, tmp_path):
     out = tmp_path / "a.csv"
     assert run("--db", str(db_path), "--format", "csv", "-o", str(out)).returncode == 0
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert out.read_bytes().startswith("\ufeff".encode())  # Excel reads it as UTF-8
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert len(rows) == 3 and json.loads(rows[1]["tags"]) == ["du lịch", "Bản Giốc"]
 
     import pyarrow.parquet as pq
