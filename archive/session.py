@@ -53,6 +53,7 @@ class CrawlSession:
     memory: dict[str, dict] = field(default_factory=dict)
     # Whether the previous run of this site was killed before it finished.
     resumed: bool = False
+    sitemaps_trusted: bool = False
     counts: Counter = field(default_factory=Counter)
     # URLs requested this run (each once), and how many of them were articles.
     seen: set[str] = field(default_factory=set)
@@ -94,6 +95,9 @@ class CrawlSession:
         previous = store.previous_crawl(db, self.site, self.crawl_id)
         # The last run was killed: the listings it never reached are not known ground.
         self.resumed = bool(previous) and previous["status"] in ("running", "interrupted")
+        # Sitemaps unchanged since a run that fetched everything they listed hold
+        # nothing new; after a run where pages failed they are read again.
+        self.sitemaps_trusted = bool(previous) and previous["status"] == "ok"
         return self
 
     def close(self) -> None:
@@ -166,8 +170,8 @@ class CrawlSession:
         """Whether to read a child sitemap its index lists with ``lastmod``: not when
         we read it before and the index gives it the same lastmod (or, without one,
         when it is older than our newest article); always on a backfill or after a
-        killed run."""
-        if self.walk_all:
+        killed run, or one where pages failed (they are fetched again)."""
+        if self.walk_all or not self.sitemaps_trusted:
             return True
         row = self.memory.get(self.scope.fetch_url(canonicalize(url))) or {}
         if lastmod and row.get("status") == "ok" and row.get("lastmod") == lastmod:
@@ -178,7 +182,7 @@ class CrawlSession:
         """Conditional request headers for a sitemap read before (its ETag and
         Last-Modified): an unchanged one answers 304 with no body."""
         row = self.memory.get(self.scope.fetch_url(canonicalize(url))) or {}
-        if self.walk_all or row.get("status") != "ok":
+        if self.walk_all or not self.sitemaps_trusted or row.get("status") != "ok":
             return {}
         headers = {"If-None-Match": row.get("etag"), "If-Modified-Since": row.get("last_modified")}
         return {k: v for k, v in headers.items() if v}

@@ -85,6 +85,7 @@ class RedisSession(CrawlSession):
         state = pickle.loads(state)
         self.known, self.archived = state["known"], state["archived"]
         self.memory, self.resumed = state["memory"], state["resumed"]
+        self.sitemaps_trusted = state["sitemaps_trusted"]
         self.crawl_id = state["crawl_id"]
         self.due = state["rechecks"]
         return self
@@ -215,6 +216,7 @@ class Ingest:
             "archived": session.archived,
             "memory": session.memory,
             "resumed": session.resumed,
+            "sitemaps_trusted": session.sitemaps_trusted,
             "crawl_id": session.crawl_id,
             "rechecks": [] if session.refresh else session.rechecks(),
         }
