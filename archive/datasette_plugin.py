@@ -45,7 +45,7 @@ from collections.abc import Awaitable, Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from datasette import hookimpl
 from datasette.database import Database, QueryInterrupted
@@ -65,6 +65,7 @@ from datasette.utils.asgi import Response
 from datasette.views.base import DatasetteError
 from markupsafe import Markup, escape
 
+from archive import store
 from archive.check import silence
 from archive.fts import fts_query
 from archive.search import Query
@@ -72,6 +73,7 @@ from archive.search import Result as SearchResult
 from archive.search import search as search_articles
 
 DATABASE_NAME = "archive"
+T = TypeVar("T")
 VIETNAM = timezone(timedelta(hours=7))  # no daylight saving
 
 # /-/ pages that disclose file paths, versions, settings or plugin lists to anyone.
@@ -248,6 +250,29 @@ def handle_exception(datasette: Any, request: Any, exception: Exception) -> Any:
         return None
     refusal = DatasetteError(message, title="Query refused", status=400)
     return default_handle_exception(datasette, request, refusal)
+
+
+# ---------------------------------------------------------------------------
+# The plugin's own queries are archive/store.py's functions, run here
+
+
+async def read(db: Database, query: Callable[[sqlite3.Connection], T]) -> T:
+    """``query(conn)`` (a function of archive/store.py) on Datasette's SQL threads, as
+    Datasette runs its own SQL (``db.execute``): on a connection with the public limits
+    above, under the SQL time limit (one limit per call, as it was per statement), and
+    a query cut by it raises ``QueryInterrupted``."""
+    limit_ms = db.ds.setting("sql_time_limit_ms")
+
+    def run(conn: sqlite3.Connection) -> T:
+        with sqlite_timelimit(conn, limit_ms):
+            try:
+                return query(conn)
+            except sqlite3.OperationalError as exc:
+                if exc.args == ("interrupted",):
+                    raise QueryInterrupted(exc, getattr(query, "__name__", ""), None) from exc
+                raise
+
+    return await db.execute_fn(run)
 
 
 # ---------------------------------------------------------------------------
@@ -511,21 +536,13 @@ DATE_SORT = "published_at"
 
 
 async def _matches_more_than(db: Database, search: str, raw: bool, limit: int) -> bool:
-    """True if the FTS query matches more than ``limit`` articles.
-
-    FTS5 stops after ``limit + 1`` rowids, so a common word costs under a
-    millisecond; a rare one costs what its (short) match list does.
-    """
-    match = ":q" if raw else "escape_fts(:q)"
-    sql = (
-        "select count(*) from (select rowid from articles_fts "
-        f"where articles_fts match {match} limit {limit + 1})"
-    )
+    """True if the FTS query matches more than ``limit`` articles (a common word costs
+    under a millisecond; a rare one what its short match list does)."""
+    match = search if raw else fts_query(search)
     try:
-        result = await db.execute(sql, {"q": search}, log_sql_errors=False)
+        return await read(db, lambda conn: store.fts_matches_more_than(conn, match, limit))
     except (sqlite3.Error, QueryInterrupted):
         return False  # e.g. bad raw FTS syntax: Datasette answers that with its 400
-    return result.first()[0] > limit
 
 
 async def _flag_many_matches(datasette: Any, scope: dict) -> dict:
@@ -606,7 +623,6 @@ def register_routes() -> list[tuple[str, Callable]]:
 
 async def _stored_copy(datasette: Any, request: Any) -> Response:
     """An archived capture, sanitised and sandboxed under a banner (archive/storedcopy.py)."""
-    from archive import store
     from archive.storedcopy import CSP, render
 
     db = datasette.databases.get(DATABASE_NAME)
@@ -705,10 +721,6 @@ def json_list(value: str | None) -> list:
 
 async def _history(db: Database, request: Any) -> dict:
     """Versions, captures, takedowns and reprint links of the article on the page."""
-    from datasette.utils import tilde_decode
-
-    from archive import store
-
     pks = (request.url_vars or {}).get("pks") if request is not None else None
     if not pks:
         return {}
@@ -780,44 +792,18 @@ async def archive_summary(db: Database) -> dict:
     cached = _summary_cache.get(str(db.path))
     if cached and time.monotonic() - cached[0] < SUMMARY_TTL_SECONDS:
         return cached[1]
-    # Archives written before the registry carried the merger have no such columns.
-    have = set(await db.table_columns("sites"))
-    extra = ", ".join(
-        f"s.{c}" if c in have else f"null as {c}"
-        for c in ("province_now", "former_title", "merged_into")
-    )
-    per_site = await db.execute(
-        f"""
-        select a.site, s.title, s.province, s.status, {extra}, m.title as merged_into_title,
-               a.articles, a.first_date, a.last_date
-        from (
-          select site, count(*) as articles,
-                 min(published_date) as first_date, max(published_date) as last_date
-          from articles group by site
-        ) a left join sites s on s.name = a.site
-        left join sites m on m.name = {"s.merged_into" if "merged_into" in have else "null"}
-        order by a.articles desc
-        """
-    )
+    per_site = await read(db, store.articles_per_site)
     rhythms = await db.execute_fn(silence)
-    sites = [{**dict(r), "rhythm": rhythms.get(r["site"])} for r in per_site.rows]
-    last_crawl = (
-        await db.execute(
-            "select site, started_at, finished_at, status, new, updated, failed "
-            "from crawls order by started_at desc limit 1"
-        )
-    ).first()
-    categories = await db.execute(
-        "select category from articles where category is not null "
-        "group by category order by count(*) desc limit 200"
-    )
+    sites = [{**r, "rhythm": rhythms.get(r["site"])} for r in per_site]
+    last_crawl = await read(db, store.latest_crawl)
+    categories = await read(db, store.top_categories)
     summary = {
         "sites": sites,
-        "categories": sorted(r["category"] for r in categories.rows),
+        "categories": sorted(categories),
         "total": sum(s["articles"] for s in sites),
         "first_date": min((s["first_date"] for s in sites if s["first_date"]), default=None),
         "last_date": max((s["last_date"] for s in sites if s["last_date"]), default=None),
-        "last_crawl": dict(last_crawl) if last_crawl else None,
+        "last_crawl": last_crawl,
     }
     _summary_cache[str(db.path)] = (time.monotonic(), summary)
     return summary
@@ -825,8 +811,7 @@ async def archive_summary(db: Database) -> dict:
 
 async def site_titles(db: Database) -> dict[str, str]:
     """Registry names → newspaper titles, to show "Báo Cao Bằng" rather than a slug."""
-    rows = await db.execute("select name, title from sites where title is not null")
-    return {r["name"]: r["title"] for r in rows.rows}
+    return await read(db, store.site_titles)
 
 
 @hookimpl
@@ -853,15 +838,11 @@ def extra_template_vars(
             return {"archive": await archive_summary(db), "site_titles": await site_titles(db)}
         if template == "row-archive-articles.html":
             url = tilde_decode(request.path.rsplit("/", 1)[-1]) if request else ""
-            places = await db.execute(
-                "select name, level, kind, province, province_now from article_places "
-                "where url = ? order by rowid",
-                [url],
-            )
+            places = await read(db, lambda conn: store.places_of(conn, url))
             return {
                 "site_titles": await site_titles(db),
                 "history": await _history(db, request),
-                "article_places": [dict(r) for r in places.rows],
+                "article_places": places,
                 # The reader's day, for "date accessed" in the citation.
                 "today": datetime.now(VIETNAM).strftime("%d/%m/%Y"),
             }
@@ -961,17 +942,6 @@ _LISTING_RE = r"^/(?P<kind>{})/(?P<value>[^/]+?)(?:\.(?P<format>json|csv|atom))?
     "|".join(LISTINGS)
 )
 SEARCH_PATH = f"/{DATABASE_NAME}/search"
-CSV_COLUMNS = (
-    "url",
-    "paper",
-    "site",
-    "title",
-    "published_at",
-    "category",
-    "author",
-    "lead",
-    "body",
-)
 
 
 def _first_values(request: Any) -> dict[str, str]:
@@ -1074,17 +1044,14 @@ async def _merged_provinces(db: Database, q: str) -> dict | None:
     the provinces it took in (Hà Giang), for a link to the whole province."""
     if not q:
         return None
-    rows = await db.execute(
-        "select distinct province from sites where province_now = ? and province != ?", [q, q]
-    )
-    others = sorted(r[0] for r in rows.rows if r[0])
+    others = await read(db, lambda conn: store.provinces_merged_into(conn, q))
     return {"province": q, "others": others} if others else None
 
 
 def _add_text(conn: sqlite3.Connection, rows: list[dict]) -> None:
+    texts = store.article_texts(conn, [row["url"] for row in rows])
     for row in rows:
-        found = conn.execute("select lead, body from articles where url = ?", [row["url"]])
-        row["lead"], row["body"] = tuple(found.fetchone() or (None, None))
+        row["lead"], row["body"] = texts.get(row["url"], (None, None))
 
 
 def _json_results(request: Any, query: Query, result: SearchResult, url, error) -> Response:
@@ -1116,10 +1083,10 @@ def _csv_results(result: SearchResult, titles: dict[str, str]) -> Response:
 
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(store.RESULT_CSV_COLUMNS)
     for row in result.rows:
         paper = titles.get(row["site"], row["site"])
-        writer.writerow([paper if c == "paper" else row.get(c) for c in CSV_COLUMNS])
+        writer.writerow([paper if c == "paper" else row.get(c) for c in store.RESULT_CSV_COLUMNS])
     return Response(
         "\ufeff" + out.getvalue(),
         content_type="text/csv; charset=utf-8",
@@ -1142,13 +1109,12 @@ async def _atom_results(datasette, request, query, result, titles, listing, url)
     else:
         title = f"Tìm kiếm «{query.q}»" if query.q else "Bài mới"
     db = datasette.get_database(DATABASE_NAME)
+    urls = [row["url"] for row in result.rows]
+    seen = await read(db, lambda conn: store.first_seen(conn, urls))
     entries = []
     stamps = []
     for row in result.rows:
-        seen = (
-            await db.execute("select first_seen_at from articles where url = ?", [row["url"]])
-        ).first()
-        updated = _atom_time(row["published_at"]) or _atom_time(seen[0] if seen else None)
+        updated = _atom_time(row["published_at"]) or _atom_time(seen.get(row["url"]))
         if updated:
             stamps.append(updated)
         link = absolute(datasette.urls.row(DATABASE_NAME, "articles", tilde_encode(row["url"])))
@@ -1214,18 +1180,10 @@ async def _term_view(datasette: Any, request: Any) -> Response:
     error = None
     if term:
         try:
-            hits = await db.execute(
-                "select a.site, substr(a.published_date, 1, 7) as month, count(*) as n "
-                "from articles_fts join articles a on a.rowid = articles_fts.rowid "
-                "where articles_fts match escape_fts(:q) and a.published_date is not null "
-                "group by 1, 2",
-                {"q": term},
-            )
-            totals = await db.execute(
-                "select site, substr(published_date, 1, 7) as month, count(*) as n "
-                "from articles where published_date is not null group by 1, 2"
-            )
-            charts = term_charts(hits.rows, totals.rows, titles)
+            match = fts_query(term)
+            hits = await read(db, lambda conn: store.mentions_by_site_month(conn, match))
+            totals = await read(db, store.articles_by_site_month)
+            charts = term_charts(hits, totals, titles)
         except (sqlite3.Error, QueryInterrupted) as exc:
             error = str(exc)
     context = {"term": term, "charts": charts, "error": error, "metadata": datasette.metadata()}

@@ -27,6 +27,7 @@ import sqlite3
 import unicodedata
 from dataclasses import dataclass, field, fields, replace
 
+from archive import store
 from archive.fts import fts_query
 from archive.store import EXACT_FTS
 
@@ -38,8 +39,7 @@ SORT_AT_MOST = 20_000
 # Facets are counted over at most this many matches (more would cost seconds at 1M).
 FACET_AT_MOST = 10_000
 FACET_VALUES = 12
-FACETS = ("site", "category", "author", "month", "place")
-ROW_COLUMNS = ("url", "site", "title", "lead", "author", "published_at", "category", "image")
+FACETS = tuple(store.FACET_COUNTS)  # site, category, author, month, place
 
 
 @dataclass
@@ -261,13 +261,9 @@ def _rows(conn: sqlite3.Connection, ids: list[int], q: str | None) -> list[dict]
     """The articles of ``ids`` in that order, with a highlighted snippet when searched."""
     if not ids:
         return []
-    marks = ", ".join("?" * len(ids))
-    cols = ", ".join(ROW_COLUMNS)
-    found = {
-        r[0]: dict(zip(("rowid", *ROW_COLUMNS), r, strict=True))
-        for r in conn.execute(f"select rowid, {cols} from articles where rowid in ({marks})", ids)
-    }
+    found = store.articles_by_rowid(conn, ids)
     if q:
+        marks = ", ".join("?" * len(ids))
         snippets = conn.execute(
             f"select rowid, snippet({FOLDED_FTS}, -1, '<mark>', '</mark>', '…', 24) "
             f"from {FOLDED_FTS} where {FOLDED_FTS} match ? and rowid in ({marks})",
@@ -278,21 +274,7 @@ def _rows(conn: sqlite3.Connection, ids: list[int], q: str | None) -> list[dict]
     rows = [found[i] for i in ids if i in found]
     for row in rows:
         row.setdefault("snippet", None)
-        del row["rowid"]
     return rows
-
-
-FACET_SQL = {
-    "site": "select site, count(*) from articles where rowid in ({ids}) group by 1",
-    "category": "select category, count(*) from articles where rowid in ({ids}) "
-    "and category is not null group by 1",
-    "author": "select author, count(*) from articles where rowid in ({ids}) "
-    "and author is not null group by 1",
-    "month": "select substr(published_date, 1, 7), count(*) from articles "
-    "where rowid in ({ids}) and published_date is not null group by 1",
-    "place": "select p.name, count(distinct a.url) from articles a "
-    "join article_places p on p.url = a.url where a.rowid in ({ids}) group by 1",
-}
 
 
 def _facets(
@@ -313,8 +295,6 @@ def _facets(
         ids = "select rowid from articles" + (" where " + " and ".join(where) if where else "")
     out: dict[str, list[dict]] = {}
     for name in FACETS:
-        sql = FACET_SQL[name].format(ids=ids)
-        order = " order by 1 desc" if name == "month" else " order by 2 desc, 1"
-        rows = conn.execute(sql + order + f" limit {FACET_VALUES}", args).fetchall()
+        rows = store.facet_counts(conn, name, ids, args, FACET_VALUES)
         out[name] = [{"value": v, "count": c} for v, c in rows if v]
     return out

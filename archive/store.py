@@ -1,8 +1,8 @@
-"""The archive's SQLite schema and every write to it.
+"""The archive's SQLite schema, every write to it and every query others need.
 
-This is the one module that knows the schema. Everything else calls the small
-functions here, passing the database first (sqlite-utils style). Nothing here knows
-about Scrapy.
+This is the one module that knows the schema (the search query, archive/search.py,
+is the other module that spells SQL). Everything else calls the small functions here,
+passing the database first (sqlite-utils style). Nothing here knows about Scrapy.
 
 Tables (documented for researchers in metadata.yml):
 - ``articles``: one row per canonical article URL; full-text indexed.
@@ -26,7 +26,7 @@ import gzip
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -1014,25 +1014,8 @@ def select_articles(
 ) -> sqlite3.Cursor:
     """Articles, oldest publication first, filtered by paper, local publication date
     (YYYY-MM-DD, inclusive), section and an FTS5 MATCH expression (archive.fts)."""
-    where, args = [], []
-    if sites:
-        where.append(f"site in ({', '.join('?' * len(sites))})")
-        args += list(sites)
-    if since:
-        where.append("published_date >= ?")
-        args.append(since)
-    if until:
-        where.append("published_date <= ?")
-        args.append(until)
-    if category:
-        where.append("category = ?")
-        args.append(category)
-    if match:
-        where.append("rowid in (select rowid from articles_fts where articles_fts match ?)")
-        args.append(match)
-    sql = f"select {', '.join(columns)} from articles"
-    if where:
-        sql += " where " + " and ".join(where)
+    where, args = _article_filters(sites, since, until, category, match)
+    sql = f"select {', '.join(columns)} from articles" + where
     return conn.execute(sql + " order by published_at, url", args)
 
 
@@ -1214,3 +1197,265 @@ def last_successes(conn: sqlite3.Connection) -> dict[str, str]:
             "group by site"
         ).fetchall()
     )
+
+
+# ---------------------------------------------------------------- reading for the publisher
+# What the Datasette plugin's pages, the search engine (archive/search.py) and the
+# benchmark read. Each takes a plain sqlite3 connection: the plugin runs them on
+# Datasette's SQL threads (`db.execute_fn`), whose connections carry the public SQL
+# limits, under the same time limit as Datasette's own queries. The answers never
+# depend on the connection's row factory.
+
+# The article fields a result page or feed shows, in this order (archive/search.py).
+RESULT_COLUMNS = ("url", "site", "title", "lead", "author", "published_at", "category", "image")
+# The columns of a search or listing exported as CSV; "paper" is the site's title.
+RESULT_CSV_COLUMNS = (
+    "url",
+    "paper",
+    "site",
+    "title",
+    "published_at",
+    "category",
+    "author",
+    "lead",
+    "body",
+)
+# Counts of a set of articles (given as SQL selecting their rowids) by one field,
+# for the search page's facets: (value, count) rows, values not null.
+FACET_COUNTS = {
+    "site": "select site, count(*) from articles where rowid in ({ids}) group by 1",
+    "category": "select category, count(*) from articles where rowid in ({ids}) "
+    "and category is not null group by 1",
+    "author": "select author, count(*) from articles where rowid in ({ids}) "
+    "and author is not null group by 1",
+    "month": "select substr(published_date, 1, 7), count(*) from articles "
+    "where rowid in ({ids}) and published_date is not null group by 1",
+    "place": "select p.name, count(distinct a.url) from articles a "
+    "join article_places p on p.url = a.url where a.rowid in ({ids}) group by 1",
+}
+
+
+def _dicts(cursor: sqlite3.Cursor) -> list[dict]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def site_titles(conn: sqlite3.Connection) -> dict[str, str]:
+    """Registry names → newspaper titles ("baocaobang" → "Báo Cao Bằng")."""
+    return dict(conn.execute("select name, title from sites where title is not null").fetchall())
+
+
+def articles_per_site(conn: sqlite3.Connection) -> list[dict]:
+    """Per paper with articles, most articles first: its ``sites`` row's title,
+    province, status and merger (the title of the outlet it went into as
+    ``merged_into_title``), its article count and first and last publication day."""
+    # Archives written before the registry carried the merger have no such columns.
+    have = {r[1] for r in conn.execute("pragma table_info(sites)")}
+    extra = ", ".join(
+        f"s.{c}" if c in have else f"null as {c}"
+        for c in ("province_now", "former_title", "merged_into")
+    )
+    merged = "s.merged_into" if "merged_into" in have else "null"
+    return _dicts(
+        conn.execute(
+            f"select a.site, s.title, s.province, s.status, {extra}, "
+            "m.title as merged_into_title, a.articles, a.first_date, a.last_date "
+            "from (select site, count(*) as articles, min(published_date) as first_date, "
+            "max(published_date) as last_date from articles group by site) a "
+            f"left join sites s on s.name = a.site left join sites m on m.name = {merged} "
+            "order by a.articles desc"
+        )
+    )
+
+
+def latest_crawl(conn: sqlite3.Connection) -> dict | None:
+    """The crawl run started last, of any paper: its site, times, status and counts."""
+    found = _dicts(
+        conn.execute(
+            "select site, started_at, finished_at, status, new, updated, failed "
+            "from crawls order by started_at desc limit 1"
+        )
+    )
+    return found[0] if found else None
+
+
+def top_categories(conn: sqlite3.Connection, limit: int = 200) -> list[str]:
+    """The ``limit`` sections holding the most articles, most first."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "select category from articles where category is not null "
+            "group by category order by count(*) desc limit ?",
+            [limit],
+        )
+    ]
+
+
+def places_of(conn: sqlite3.Connection, url: str) -> list[dict]:
+    """The places an article names (``article_places`` rows), in the order found."""
+    return _dicts(
+        conn.execute(
+            "select name, level, kind, province, province_now from article_places "
+            "where url = ? order by rowid",
+            [url],
+        )
+    )
+
+
+def provinces_merged_into(conn: sqlite3.Connection, province: str) -> list[str]:
+    """The former provinces whose papers now belong to ``province`` (a province of
+    today), itself left out: Tuyên Quang → [Hà Giang]."""
+    rows = conn.execute(
+        "select distinct province from sites where province_now = ? and province != ?",
+        [province, province],
+    )
+    return sorted(r[0] for r in rows if r[0])
+
+
+def article_texts(conn: sqlite3.Connection, urls: list[str]) -> dict[str, tuple]:
+    """(lead, body) of each article of ``urls`` that is archived."""
+    found: dict[str, tuple] = {}
+    for url in urls:
+        for lead, body in conn.execute("select lead, body from articles where url = ?", [url]):
+            found[url] = (lead, body)
+    return found
+
+
+def first_seen(conn: sqlite3.Connection, urls: list[str]) -> dict[str, str | None]:
+    """When each archived article of ``urls`` was first stored."""
+    found: dict[str, str | None] = {}
+    for url in urls:
+        for (at,) in conn.execute("select first_seen_at from articles where url = ?", [url]):
+            found[url] = at
+    return found
+
+
+def articles_by_rowid(
+    conn: sqlite3.Connection, ids: list[int], columns: tuple[str, ...] = RESULT_COLUMNS
+) -> dict[int, dict]:
+    """The articles of ``ids`` by rowid, each as ``columns``."""
+    if not ids:
+        return {}
+    marks = ", ".join("?" * len(ids))
+    rows = conn.execute(
+        f"select rowid, {', '.join(columns)} from articles where rowid in ({marks})", ids
+    )
+    return {r[0]: dict(zip(columns, r[1:], strict=True)) for r in rows}
+
+
+def facet_counts(
+    conn: sqlite3.Connection, facet: str, ids: str, args: list, limit: int
+) -> list[tuple]:
+    """(value, count) of the articles selected by the SQL ``ids`` (their rowids, with
+    ``args``) by one FACET_COUNTS field: most frequent first, months newest first."""
+    order = " order by 1 desc" if facet == "month" else " order by 2 desc, 1"
+    sql = FACET_COUNTS[facet].format(ids=ids) + order + f" limit {int(limit)}"
+    return [(value, count) for value, count in conn.execute(sql, args)]
+
+
+def fts_matches_more_than(conn: sqlite3.Connection, match: str, limit: int) -> bool:
+    """Whether an FTS5 expression (archive.fts) matches more than ``limit`` articles.
+    FTS5 stops after ``limit + 1`` rowids, so a common word costs under a millisecond."""
+    sql = (
+        f"select count(*) from (select rowid from {FTS_TABLE} "
+        f"where {FTS_TABLE} match ? limit {int(limit) + 1})"
+    )
+    return conn.execute(sql, [match]).fetchone()[0] > limit
+
+
+def mentions_by_site_month(conn: sqlite3.Connection, match: str) -> list[tuple]:
+    """(site, YYYY-MM, articles) matching an FTS5 expression, by local publication
+    month; undated articles are left out."""
+    return [
+        tuple(r)
+        for r in conn.execute(
+            "select a.site, substr(a.published_date, 1, 7) as month, count(*) as n "
+            f"from {FTS_TABLE} join articles a on a.rowid = {FTS_TABLE}.rowid "
+            f"where {FTS_TABLE} match ? and a.published_date is not null group by 1, 2",
+            [match],
+        )
+    ]
+
+
+def articles_by_site_month(conn: sqlite3.Connection) -> list[tuple]:
+    """(site, YYYY-MM, articles) of every dated article, by local publication month."""
+    return [
+        tuple(r)
+        for r in conn.execute(
+            "select site, substr(published_date, 1, 7) as month, count(*) as n "
+            "from articles where published_date is not null group by 1, 2"
+        )
+    ]
+
+
+def _article_filters(
+    sites: tuple[str, ...] = (),
+    since: str | None = None,
+    until: str | None = None,
+    category: str | None = None,
+    match: str | None = None,
+) -> tuple[str, list]:
+    """A WHERE clause ("" for none) on ``articles`` and its arguments: papers, local
+    publication days (inclusive), section, an FTS5 expression (archive.fts)."""
+    where, args = [], []
+    if sites:
+        where.append(f"site in ({', '.join('?' * len(sites))})")
+        args += list(sites)
+    if since:
+        where.append("published_date >= ?")
+        args.append(since)
+    if until:
+        where.append("published_date <= ?")
+        args.append(until)
+    if category:
+        where.append("category = ?")
+        args.append(category)
+    if match:
+        where.append(f"rowid in (select rowid from {FTS_TABLE} where {FTS_TABLE} match ?)")
+        args.append(match)
+    return (" where " + " and ".join(where) if where else ""), args
+
+
+def count_articles(
+    conn: sqlite3.Connection,
+    *,
+    sites: tuple[str, ...] = (),
+    since: str | None = None,
+    until: str | None = None,
+    category: str | None = None,
+    match: str | None = None,
+) -> int:
+    """How many articles ``select_articles`` would give for the same filters."""
+    where, args = _article_filters(sites, since, until, category, match)
+    return conn.execute("select count(*) from articles" + where, args).fetchone()[0]
+
+
+def bulk_insert_articles(
+    db: sqlite_utils.Database,
+    rows: Iterable[dict],
+    batch: int = 5_000,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Insert many new ``articles`` rows at once (a synthetic benchmark archive) and
+    return how many. The full-text triggers are kept aside during the load and both
+    indexes rebuilt once at the end: far cheaper than N trigger-driven updates.
+    ``progress`` is called with the number of rows inserted after each batch."""
+    triggers = db.execute(
+        "select name, sql from sqlite_master where type = 'trigger' and tbl_name = 'articles'"
+    ).fetchall()
+    for name, _ in triggers:
+        db.execute(f"drop trigger [{name}]")
+    rows = iter(rows)
+    done = 0
+    while chunk := [row for _, row in zip(range(batch), rows, strict=False)]:
+        with db.conn:
+            db["articles"].insert_all(chunk, batch_size=batch)
+        done += len(chunk)
+        if progress:
+            progress(done)
+    with db.conn:
+        db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('rebuild')")
+        db.execute(f"insert into {EXACT_FTS}({EXACT_FTS}) values ('rebuild')")
+        for _, sql in triggers:
+            db.execute(sql)
+    return done

@@ -5,7 +5,8 @@
 1. Builds (or reuses) ``build/bench-search-N.db`` with the real schema (``open_db``):
    N articles of synthetic but realistic Vietnamese news text (place names with
    diacritics and đ, provincial-news sentence templates), deterministic seed, bulk
-   inserted with sqlite-utils, the FTS index built once at the end.
+   inserted through the store (``bulk_insert_articles``: the FTS indexes built once
+   at the end).
 2. Serves it with the real command (``archive.publish.datasette_args``).
 3. Times table search (``?_search=``, the page a journalist sees, with its count and
    facets) and the ranked ``search`` canned query, and prints p50/p95.
@@ -23,19 +24,20 @@ import os
 import platform
 import random
 import re
-import socket
 import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 
+from archive import store
+from archive.fts import fts_query
 from archive.publish import datasette_args
-from archive.store import EXACT_FTS, open_db
+from vnnews.localsite import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "benchmarks.md"
@@ -298,34 +300,19 @@ def build(path: Path, n: int) -> float:
     started = time.perf_counter()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    db = open_db(path)
+    db = store.open_db(path)
     db.execute("PRAGMA synchronous=OFF")  # a throwaway file: no need to survive a crash
     db.execute("PRAGMA cache_size=-400000")
     for name, province, _ in SITES:
-        db["sites"].insert({"name": name, "title": f"Báo {province}", "province": province})
-    # Keep the FTS triggers aside during the bulk load: one 'rebuild' at the end is
-    # far cheaper than N trigger-driven index updates.
-    triggers = db.execute(
-        "select name, sql from sqlite_master where type = 'trigger' and tbl_name = 'articles'"
-    ).fetchall()
-    for name, _ in triggers:
-        db.execute(f"drop trigger [{name}]")
-    batch = 5_000
-    rows = generate(n)
-    done = 0
-    while done < n:
-        chunk = [row for _, row in zip(range(batch), rows, strict=False)]
-        with db.conn:
-            db["articles"].insert_all(chunk, batch_size=batch)
-        done += len(chunk)
+        store.save_site(db, {"name": name, "title": f"Báo {province}", "province": province})
+
+    def progress(done: int) -> None:
         if done % 100_000 == 0 or done == n:
             print(f"  {done:>9,} rows  {time.perf_counter() - started:6.0f} s", flush=True)
-    print("  building the full-text index…", flush=True)
-    with db.conn:
-        db.execute("insert into articles_fts(articles_fts) values ('rebuild')")
-        db.execute(f"insert into {EXACT_FTS}({EXACT_FTS}) values ('rebuild')")
-        for _, sql in triggers:
-            db.execute(sql)
+        if done == n:
+            print("  building the full-text index…", flush=True)
+
+    store.bulk_insert_articles(db, generate(n), batch=5_000, progress=progress)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     return time.perf_counter() - started
@@ -339,8 +326,8 @@ class Scenario:
     name: str
     path: str
     params: dict[str, str]
-    count_sql: str  # how many articles match, for the report
-    count_params: list[str]
+    # How many articles match, for the report: store.count_articles's filters.
+    counted: dict = field(default_factory=dict)
     next_page: bool = False  # time the page that the first page's "next" link opens
 
 
@@ -360,96 +347,76 @@ class Result:
         return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-MATCH_COUNT = (
-    "select count(*) from articles_fts join articles a on a.rowid = articles_fts.rowid "
-    "where articles_fts match escape_fts(?)"
-)
-
-
 def scenarios() -> list[Scenario]:
     common, rare, medium = "tinh", "phja oac", "dam thuy"
     site = "baocaobang"
     date_from, date_to = "2021-01-01", "2021-12-31"
-    site_sql = MATCH_COUNT + " and a.site = ?"
-    date_sql = MATCH_COUNT + " and a.published_date between ? and ?"
     table, ranked = "/archive/articles", "/archive/search"
+
+    def words(q: str, **filters: object) -> dict:
+        return {"match": fts_query(q), **filters}
+
     return [
-        Scenario("table ?_search= common term", table, {"_search": common}, MATCH_COUNT, [common]),
-        Scenario("table ?_search= rare term", table, {"_search": rare}, MATCH_COUNT, [rare]),
+        Scenario("table ?_search= common term", table, {"_search": common}, words(common)),
+        Scenario("table ?_search= rare term", table, {"_search": rare}, words(rare)),
         Scenario(
-            "table ?_search= đ-expanded (dam thuy)",
-            table,
-            {"_search": medium},
-            MATCH_COUNT,
-            [medium],
+            "table ?_search= đ-expanded (dam thuy)", table, {"_search": medium}, words(medium)
         ),
         Scenario(
             "table ?_search= common + site filter",
             table,
             {"_search": common, "site": site},
-            site_sql,
-            [common, site],
+            words(common, sites=(site,)),
         ),
         Scenario(
             "table ?_search= common term, page 2",
             table,
             {"_search": common},
-            MATCH_COUNT,
-            [common],
+            words(common),
             next_page=True,
         ),
         Scenario(
             "table JSON, common, _nocount _nofacet",
             table + ".json",
             {"_search": common, "_nocount": "1", "_nofacet": "1"},
-            MATCH_COUNT,
-            [common],
+            words(common),
         ),
-        Scenario("ranked search common term", ranked, {"q": common}, MATCH_COUNT, [common]),
-        Scenario("ranked search rare term", ranked, {"q": rare}, MATCH_COUNT, [rare]),
-        Scenario(
-            "ranked search đ-expanded (dam thuy)", ranked, {"q": medium}, MATCH_COUNT, [medium]
-        ),
-        Scenario("ranked search with marks (tỉnh)", ranked, {"q": "tỉnh"}, MATCH_COUNT, ["tỉnh"]),
+        Scenario("ranked search common term", ranked, {"q": common}, words(common)),
+        Scenario("ranked search rare term", ranked, {"q": rare}, words(rare)),
+        Scenario("ranked search đ-expanded (dam thuy)", ranked, {"q": medium}, words(medium)),
+        Scenario("ranked search with marks (tỉnh)", ranked, {"q": "tỉnh"}, words("tỉnh")),
         Scenario(
             "ranked search common, sorted by date",
             ranked,
             {"q": common, "sort": "date"},
-            MATCH_COUNT,
-            [common],
+            words(common),
         ),
         Scenario(
             "ranked search common, page 500",
             ranked,
             {"q": common, "page": "500"},
-            MATCH_COUNT,
-            [common],
-        ),  # fmt: skip
+            words(common),
+        ),
         Scenario(
             "ranked search common + date range (1 year)",
             ranked,
             {"q": common, "date_from": date_from, "date_to": date_to},
-            date_sql,
-            [common, date_from, date_to],
+            words(common, since=date_from, until=date_to),
         ),
         Scenario(
             "ranked search common + site filter",
             ranked,
             {"q": common, "site": site},
-            site_sql,
-            [common, site],
+            words(common, sites=(site,)),
         ),
-        Scenario("front page (figures cached 60 s)", "/", {}, "select count(*) from articles", []),
+        Scenario("front page (figures cached 60 s)", "/", {}),
     ]
 
 
 def count_matches(db_path: Path, scenario: Scenario) -> int:
-    from archive.fts import fts_query
-
-    conn = sqlite3.connect(db_path)
-    conn.create_function("escape_fts", 1, fts_query)
+    conn = store.connect_readonly(db_path)
     try:
-        return conn.execute(scenario.count_sql, scenario.count_params).fetchone()[0]
+        return store.count_articles(conn, **scenario.counted)
     finally:
         conn.close()
 
@@ -481,12 +448,6 @@ def measure(client: httpx.Client, scenario: Scenario, repeat: int, budget: float
         if time.monotonic() > deadline and len(result.samples) >= 3:
             break
     return result
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def serve(db_path: Path) -> tuple[subprocess.Popen, str]:

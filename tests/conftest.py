@@ -4,7 +4,6 @@ pages, and the golden records."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -16,24 +15,19 @@ import pytest
 from archive.publish import datasette_args
 from tests.sample_archive import build_archive
 from tests.sitegen import golden as golden_records
+from vnnews import localsite
 from vnnews.localsite import LocalSite
-
-
-def free_port_number() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
 def free_port() -> int:
     """A TCP port nobody listens on, on 127.0.0.1."""
-    return free_port_number()
+    return localsite.free_port()
 
 
 def start_datasette(db_path: Path) -> tuple[subprocess.Popen, str]:
     """Run the real `datasette serve` command and wait until it answers."""
-    port = free_port_number()
+    port = localsite.free_port()
     proc = subprocess.Popen(
         datasette_args(db_path, "127.0.0.1", port),
         stdout=subprocess.PIPE,

@@ -16,8 +16,8 @@ import pytest
 
 from archive import store
 from archive.models import Article
-from tests.conftest import free_port_number
 from tests.faultserver import VNNEWS
+from vnnews.localsite import free_port as free_port_number
 
 PORT = free_port_number()
 

@@ -34,8 +34,8 @@ from archive.datasette_plugin import (
 from archive.models import Article
 from archive.publish import datasette_args
 from archive.store import RawPage, open_db, save_article
-from tests.conftest import free_port_number as free_port
 from tests.sample_archive import build_archive
+from vnnews.localsite import free_port
 
 MEMORY_CEILING_MB = 500
 SLOW_SQL = "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c"

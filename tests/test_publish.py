@@ -454,3 +454,32 @@ def test_front_page_shows_mergers_and_silent_papers(tmp_path: Path, datasette) -
     assert (row["province"], row["province_now"], row["status"], row["merged_into"]) == (
         "Hà Giang", "Tuyên Quang", "merged", "baotuyenquang",
     )  # fmt: skip
+
+
+def test_the_plugins_store_queries_run_under_the_sql_time_limit(tmp_path: Path) -> None:
+    """The plugin's pages read through store functions (`read`), on Datasette's SQL
+    threads and under its SQL time limit, as the `db.execute` calls they replaced
+    did: a query over the limit is cut (QueryInterrupted), not left to run."""
+    import asyncio
+
+    from datasette.app import Datasette
+    from datasette.database import QueryInterrupted
+
+    from archive import store
+    from archive.datasette_plugin import read
+    from tests.sample_archive import build_archive
+
+    ds = Datasette([str(build_archive(tmp_path / "a.db"))], settings={"sql_time_limit_ms": 50})
+    db = ds.get_database()
+
+    def slow(conn: sqlite3.Connection) -> int:  # seconds of work without a limit
+        sql = "with recursive n(i) as (select 1 union all select i + 1 from n limit 1e9) "
+        return conn.execute(sql + "select count(*) from n").fetchone()[0]
+
+    async def run() -> None:
+        titles = await read(db, store.site_titles)
+        assert titles == {"baocaobang": "Báo Cao Bằng", "baoquangninh": "Báo Quảng Ninh"}
+        with pytest.raises(QueryInterrupted):
+            await read(db, slow)
+
+    asyncio.run(run())

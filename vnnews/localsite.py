@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import mimetypes
+import socket
 import threading
 import time
 import unicodedata
@@ -66,6 +67,14 @@ CONTENT_TYPES = {
 }
 TEXT_SUFFIXES = frozenset({".html", ".htm", ".aspx", ".php", ".rss", ".xml", ".json", ".txt"})
 TEXT_SUFFIXES |= {".css", ".js", ".csv", ".svg", ".atom"}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on at ``host`` now (for a server started next: the
+    tests' Datasette, the search benchmark's)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
 
 
 def content_type_for(path: Path) -> str:
