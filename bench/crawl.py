@@ -186,9 +186,11 @@ def trafilatura_rate(root: Path, paths: list[str], sample: int) -> float:
 
 
 def articles(db: Path) -> int:
+    from archive import store
+
     conn = sqlite3.connect(db)
     try:
-        return conn.execute("select count(*) from articles").fetchone()[0]
+        return store.count_articles(conn)
     finally:
         conn.close()
 
