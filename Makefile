@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench bench-search clean browser office
+.PHONY: install demo test lint format bench bench-search bench-crawl clean browser office redis
 
 # The browser tests drive Debian's Chromium through Playwright (Playwright's own
 # browser download does not work offline). Installed when we are root on Debian;
@@ -36,7 +36,17 @@ office:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-calc-nogui >/dev/null; \
 	  else echo "note: $(SOFFICE) missing (apt-get install libreoffice-calc-nogui); the CSV-in-LibreOffice test will skip" >&2; fi; }
 
-test: $(STAMP) browser office
+# The shared-crawl tests start Debian's redis-server on a free port; installed like
+# Chromium when we are root on Debian, otherwise those tests skip and say why.
+REDIS_SERVER := /usr/bin/redis-server
+
+redis:
+	@test -x $(REDIS_SERVER) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "note: $(REDIS_SERVER) missing (apt-get install redis-server); shared-crawl tests will skip" >&2; fi; }
+
+test: $(STAMP) browser office redis
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
@@ -56,6 +66,10 @@ bench: $(STAMP)
 # The full-size search benchmark: 1,000,000 articles, about 6 minutes and 3.4 GB in build/.
 bench-search: $(STAMP)
 	$(BIN)/python -m bench.search --n 1000000
+
+# End-to-end crawl rates on a local site of real-size pages (docs/benchmarks.md).
+bench-crawl: $(STAMP) redis
+	$(BIN)/python -m bench.crawl --n 3000
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo.db

@@ -89,13 +89,19 @@ class Rejection:
 
 
 def accept(
-    raw: RawResponse, url: str, profile: SiteProfile, scope: Scope | None = None
+    raw: RawResponse,
+    url: str,
+    profile: SiteProfile,
+    scope: Scope | None = None,
+    tree: etree._Element | None = None,
 ) -> Article | Rejection:
     """The article to store from a fetched page, or why it is not one.
 
     ``url`` is the page's address in canonical form (links and the canonical link
     resolve against it); ``scope`` says which URLs belong to the site and where they
-    are fetched (a mirror), by default the profile's own domains.
+    are fetched (a mirror), by default the profile's own domains; ``tree``, the page
+    already parsed (``archive.pagework.parse_tree``), saves parsing it again for its
+    canonical link.
     """
     if scope is not None and not scope.owns(url):
         # The crawl of one paper stores only what lives at its origins (archive/scope.py):
@@ -109,7 +115,7 @@ def accept(
     if "html" not in (content_type or "html"):
         return Rejection("not_html", f"served as {content_type}", raw.url, raw.status)
     article = extract(raw.body, url, profile, encoding=raw.encoding)
-    canonical = rel_canonical(raw.body, raw.encoding, url)
+    canonical = rel_canonical(raw.body, raw.encoding, url, tree)
     if canonical and scope.owns(canonical) and canonical != url:
         article.url = scope.fetch_url(canonicalize(canonical))
     # A mirror's address is where the page was fetched, never what it is archived under.
@@ -256,14 +262,22 @@ def head_text(body: bytes, encoding: str | None, limit: int = 256 * 1024) -> str
 # ---------------------------------------------------------------- the address
 
 
-def rel_canonical(body: bytes, encoding: str | None, url: str) -> str | None:
+def rel_canonical(
+    body: bytes, encoding: str | None, url: str, tree: etree._Element | None = None
+) -> str | None:
     """The page's ``<link rel=canonical>``, absolute (relative to the page's URL)."""
+    if tree is not None:
+        return canonical_of(tree, url)
     try:
         tree = lxml.html.document_fromstring(
             re.sub(r"^\s*<\?xml[^>]*\?>", "", decode_html(body, encoding)) or "<html></html>"
         )
     except (etree.ParserError, ValueError):
         return None
+    return canonical_of(tree, url)
+
+
+def canonical_of(tree: etree._Element, url: str) -> str | None:
     hrefs = tree.xpath("//link[@rel='canonical']/@href")
     href = str(hrefs[0]).strip() if hrefs else ""
     return urljoin(url, href) if href else None

@@ -254,6 +254,12 @@ def is_article_link(profile: SiteProfile, url: str) -> bool:
     return verdict if verdict is not None else looks_like_article(url)
 
 
+def http_validators(headers: dict[str, str]) -> dict[str, str | None]:
+    """A response's validators, for a conditional request next time."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    return {"etag": lower.get("etag"), "last_modified": lower.get("last-modified")}
+
+
 def child_sitemap_wanted(lastmod: str | None, newest: str | None, walk_all: bool) -> bool:
     """Whether to read a child sitemap of an index: one not modified since our newest
     article holds nothing new."""
@@ -304,9 +310,11 @@ def discovery_points(
     if profile.generic:
         points += [(urljoin(home, p), "feed") for p in COMMON_FEEDS]
         points += [(urljoin(home, p), "sitemap") for p in COMMON_SITEMAPS[:1]]
+    # Child sitemaps (``parent``: the index that lists them) are read through their
+    # index, which says by their lastmod whether they changed; not fetched here.
     points += [
         (url, row["kind"])
         for url, row in memory.items()
-        if row["kind"] in ("feed", "sitemap") and row["status"] == "ok"
+        if row["kind"] in ("feed", "sitemap") and row["status"] == "ok" and not row.get("parent")
     ]
     return list(dict.fromkeys(points))

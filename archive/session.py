@@ -53,6 +53,7 @@ class CrawlSession:
     memory: dict[str, dict] = field(default_factory=dict)
     # Whether the previous run of this site was killed before it finished.
     resumed: bool = False
+    sitemaps_trusted: bool = False
     counts: Counter = field(default_factory=Counter)
     # URLs requested this run (each once), and how many of them were articles.
     seen: set[str] = field(default_factory=set)
@@ -94,6 +95,9 @@ class CrawlSession:
         previous = store.previous_crawl(db, self.site, self.crawl_id)
         # The last run was killed: the listings it never reached are not known ground.
         self.resumed = bool(previous) and previous["status"] in ("running", "interrupted")
+        # Sitemaps unchanged since a run that fetched everything they listed hold
+        # nothing new; after a run where pages failed they are read again.
+        self.sitemaps_trusted = bool(previous) and previous["status"] == "ok"
         return self
 
     def close(self) -> None:
@@ -162,14 +166,65 @@ class CrawlSession:
         row = self.memory.get(self.scope.fetch_url(canonicalize(url)))
         return discover.worth_checking(row, self.walk_all)
 
-    def remember(self, url: str, kind: str, status: str, article_links: int | None = None) -> None:
+    def child_sitemap_wanted(self, url: str, lastmod: str | None) -> bool:
+        """Whether to read a child sitemap its index lists with ``lastmod``: not when
+        we read it before and the index gives it the same lastmod (or, without one,
+        when it is older than our newest article); always on a backfill or after a
+        killed run, or one where pages failed (they are fetched again)."""
+        if self.walk_all or not self.sitemaps_trusted:
+            return True
+        row = self.memory.get(self.scope.fetch_url(canonicalize(url))) or {}
+        if lastmod and row.get("status") == "ok" and row.get("lastmod") == lastmod:
+            return False  # unchanged since we read it
+        return discover.child_sitemap_wanted(lastmod, self.last_success(), False)
+
+    def validators(self, url: str) -> dict[str, str]:
+        """Conditional request headers for a sitemap read before (its ETag and
+        Last-Modified): an unchanged one answers 304 with no body."""
+        row = self.memory.get(self.scope.fetch_url(canonicalize(url))) or {}
+        if self.walk_all or not self.sitemaps_trusted or row.get("status") != "ok":
+            return {}
+        headers = {"If-None-Match": row.get("etag"), "If-Modified-Since": row.get("last_modified")}
+        return {k: v for k, v in headers.items() if v}
+
+    def article_links_of(self, url: str) -> int | None:
+        """How many article links a discovery URL gave when last read."""
+        return (self.memory.get(self.scope.fetch_url(canonicalize(url))) or {}).get("article_links")
+
+    def remember(
+        self,
+        url: str,
+        kind: str,
+        status: str,
+        article_links: int | None = None,
+        validators: dict[str, str | None] | None = None,
+    ) -> None:
         """Note what a discovery URL gave this run, for the next incremental run."""
         if self.db is None or self.halted:
             return
         try:
-            store.remember(self.db, self.site, canonicalize(url), kind, status, article_links)
+            store.remember(
+                self.db, self.site, canonicalize(url), kind, status, article_links, validators
+            )
         except sqlite3.Error as exc:
             self.halt(exc)
+
+    def fetch_failed(
+        self, url: str, probe: str | None, guessed: str | None, kind: str, status: int | None
+    ) -> bool:
+        """Note a fetch that failed for good; whether it is a failure to record.
+        ``probe``: the discovery kind of the URL; ``guessed``: the same, when the URL
+        was a guess (a common feed or sitemap path, robots.txt) rather than a link."""
+        if guessed and kind != "too_large":
+            # A missing feed or sitemap at a guessed path is normal, not a failure; one
+            # robots.txt forbids is not missing (asked again next run).
+            if kind != "robots":
+                self.remember(url, guessed, "missing", 0)
+            return False
+        if status in (404, 410) or probe and kind == "too_large":  # a bomb: not for a while
+            gone = "missing" if status in (404, 410) else kind
+            self.remember(url, probe or "page", gone, 0)
+        return True
 
     def halt(self, exc: BaseException) -> None:
         """The archive cannot be written: the run stops (the pipeline closes the spider)
@@ -218,22 +273,35 @@ class CrawlSession:
     # ------------------------------------------------------------ outcomes
 
     def save_article(self, article: Article, raw: RawPage, fetched_at: str) -> None:
-        """Store an accepted article with its raw page. The database refusing (a full
-        disk, a read-only file) stops the run: recorded as ``store_error`` when it still
-        can be. An article archived under another paper stays there (``foreign``)."""
-        if self.halted:
+        """Store one accepted article with its raw page (``save_articles`` of one)."""
+        self.save_articles([store.Capture(article, raw, fetched_at)])
+
+    def save_articles(self, captures: list[store.Capture]) -> None:
+        """Store accepted articles with their raw pages, in one transaction. The
+        database refusing (a full disk, a read-only file) stops the run: each article
+        is recorded as ``store_error`` when it still can be. An article archived under
+        another paper stays there (``foreign``)."""
+        if self.halted or not captures:
             return
-        self.junk_streak = 0
         try:
-            outcome = store.save_article(self.db, article, fetched_at, raw=raw)
+            outcomes = store.save_articles(self.db, captures)
         except sqlite3.Error as exc:
             self.halt(exc)
-            self.failed(article.url, STORE_ERROR, f"{type(exc).__name__}: {exc}", raw.status)
+            for c in captures:
+                message = f"{type(exc).__name__}: {exc}"
+                self.failed(c.article.url, STORE_ERROR, message, c.raw.status if c.raw else None)
             return
-        if outcome == "foreign":
-            self.failed(article.url, "foreign", "archived under another paper", raw.status)
-            return
-        self.counts[outcome] += 1
+        for capture, outcome in zip(captures, outcomes, strict=True):
+            if outcome == "foreign":
+                status = capture.raw.status if capture.raw else None
+                self.failed(capture.article.url, "foreign", "archived under another paper", status)
+            else:
+                self.counts[outcome] += 1
+
+    def an_article(self) -> None:
+        """A page was accepted as an article (stored with the next batch): the walk
+        through links is not junk."""
+        self.junk_streak = 0
 
     def not_an_article(self, candidate: bool) -> None:
         """A fetched page that was no article; `candidate`: it was fetched as one (a

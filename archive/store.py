@@ -242,6 +242,9 @@ def is_store_full(exc: BaseException) -> bool:
     return "disk is full" in str(exc) or "database or disk is full" in str(exc)
 
 
+DISCOVERY_VALIDATORS = {"parent": str, "lastmod": str, "etag": str, "last_modified": str}
+
+
 def ensure_schema(db: sqlite_utils.Database) -> None:
     """Create missing tables, columns and indexes; safe to run on every open."""
     if "articles" not in db.table_names():
@@ -322,10 +325,18 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "status": str,
             "article_links": int,
             "checked_at": str,
+            # A child sitemap: the index that lists it and the lastmod the index gave
+            # it when we last read it; any sitemap: its HTTP validators, for a
+            # conditional request (ETag / Last-Modified).
+            "parent": str,
+            "lastmod": str,
+            "etag": str,
+            "last_modified": str,
         },
         pk=("site", "url"),
         if_not_exists=True,
     )
+    db["discovery"].add_missing_columns([DISCOVERY_VALIDATORS])  # archives made before them
     db["_meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
     db["_meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
 
@@ -482,6 +493,39 @@ def save_article(
     restored (the takedown keeps its ``restored_at``). A crawl killed at any moment
     leaves either the old state or the new one, with the FTS index and tags in step.
     """
+    with db.conn:
+        return _write_article(db, article, fetched_at, raw, new_version)
+
+
+@dataclass
+class Capture:
+    """One accepted article as the crawl hands it to the store: the text, the raw page
+    it came from and when it was fetched."""
+
+    article: Article
+    raw: RawPage | None
+    fetched_at: str
+
+
+def save_articles(
+    db: sqlite_utils.Database, captures: list[Capture], new_version: bool = True
+) -> list[str]:
+    """Save many articles in one transaction (a crawl writes in batches: one commit, one
+    WAL sync, for many pages); the outcome of each, as ``save_article`` says it. Killed
+    at any moment, the archive holds all of them or none: what is missing is fetched
+    again by the next run, never stored twice."""
+    with db.conn:
+        return [_write_article(db, c.article, c.fetched_at, c.raw, new_version) for c in captures]
+
+
+def _write_article(
+    db: sqlite_utils.Database,
+    article: Article,
+    fetched_at: str | None,
+    raw: RawPage | None,
+    new_version: bool = True,
+) -> str:
+    """``save_article`` inside the caller's transaction."""
     fetched_at = fetched_at or now_iso()
     digest = content_hash(article)
     article.url = archived_url(db, article.url)
@@ -499,37 +543,34 @@ def save_article(
     else:
         outcome, first_seen = "unchanged", existing[1]
     conn = db.conn
-    with conn:
-        capture_id = None
-        if raw is not None and (outcome != "unchanged" or not has_capture(conn, article.url)):
-            capture_id = _save_capture(conn, article, raw, fetched_at)
-        if existing is not None and existing[3]:
-            _restore(conn, article.url, fetched_at)
-        if outcome == "unchanged":
-            conn.execute(
-                "update articles set fetched_at = ? where url = ?", [fetched_at, article.url]
-            )
-            _save_places(conn, article)  # the gazetteer or its reading may have changed
-            return outcome
-        versions = _save_version(conn, article, digest, fetched_at, capture_id, new_version)
-        row = article_row(article, digest, first_seen, fetched_at)
-        row["versions"] = versions
-        columns = ", ".join(row)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in row if c not in ("url", "first_seen_at"))
-        # An UPSERT updates in place, so the FTS triggers see one UPDATE, not a
-        # DELETE + INSERT as INSERT OR REPLACE would cause.
-        conn.execute(
-            f"insert into articles ({columns}) values ({', '.join('?' * len(row))}) "
-            f"on conflict(url) do update set {updates}",
-            list(row.values()),
-        )
-        conn.execute("delete from article_tags where url = ?", [article.url])
-        conn.executemany(
-            "insert or ignore into article_tags (url, tag) values (?, ?)",
-            [(article.url, tag) for tag in dict.fromkeys(article.tags)],
-        )
-        _save_places(conn, article)
-        link_reprints(conn, article.url, fetched_at)
+    capture_id = None
+    if raw is not None and (outcome != "unchanged" or not has_capture(conn, article.url)):
+        capture_id = _save_capture(conn, article, raw, fetched_at)
+    if existing is not None and existing[3]:
+        _restore(conn, article.url, fetched_at)
+    if outcome == "unchanged":
+        conn.execute("update articles set fetched_at = ? where url = ?", [fetched_at, article.url])
+        _save_places(conn, article)  # the gazetteer or its reading may have changed
+        return outcome
+    versions = _save_version(conn, article, digest, fetched_at, capture_id, new_version)
+    row = article_row(article, digest, first_seen, fetched_at)
+    row["versions"] = versions
+    columns = ", ".join(row)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in row if c not in ("url", "first_seen_at"))
+    # An UPSERT updates in place, so the FTS triggers see one UPDATE, not a
+    # DELETE + INSERT as INSERT OR REPLACE would cause.
+    conn.execute(
+        f"insert into articles ({columns}) values ({', '.join('?' * len(row))}) "
+        f"on conflict(url) do update set {updates}",
+        list(row.values()),
+    )
+    conn.execute("delete from article_tags where url = ?", [article.url])
+    conn.executemany(
+        "insert or ignore into article_tags (url, tag) values (?, ?)",
+        [(article.url, tag) for tag in dict.fromkeys(article.tags)],
+    )
+    _save_places(conn, article)
+    link_reprints(conn, article.url, fetched_at)
     return outcome
 
 
@@ -962,14 +1003,20 @@ def remember(
     kind: str,
     status: str,
     article_links: int | None = None,
+    validators: dict[str, str | None] | None = None,
 ) -> None:
     """Note what a discovery URL (feed, sitemap, listing, probe) gave this run, so the
-    next incremental run can skip what is known to be empty or missing."""
+    next incremental run can skip what is known to be empty or missing. ``validators``
+    (``parent``, ``lastmod``, ``etag``, ``last_modified``) say when a sitemap changes;
+    those not given are kept."""
+    values = {k: (validators or {}).get(k) for k in DISCOVERY_VALIDATORS}
+    keep = ", ".join(f"{k} = coalesce(excluded.{k}, discovery.{k})" for k in DISCOVERY_VALIDATORS)
     db.execute(
-        "insert into discovery (site, url, kind, status, article_links, checked_at) values (?, ?, ?, ?, ?, ?) "
+        f"insert into discovery (site, url, kind, status, article_links, checked_at, "
+        f"{', '.join(values)}) values (?, ?, ?, ?, ?, ?, {', '.join('?' * len(values))}) "
         "on conflict(site, url) do update set kind = excluded.kind, status = excluded.status, "
-        "article_links = excluded.article_links, checked_at = excluded.checked_at",
-        [site, url, kind, status, article_links, now_iso()],
+        f"article_links = excluded.article_links, checked_at = excluded.checked_at, {keep}",
+        [site, url, kind, status, article_links, now_iso(), *values.values()],
     )
     db.conn.commit()
 

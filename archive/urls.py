@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string
@@ -48,6 +49,9 @@ def host_of(url: str) -> str:
     return host
 
 
+# Memoised: the same menu, footer and related links come back on every page of a site,
+# and each would be parsed and re-encoded again. 64k entries cost about 20 MB at most.
+@lru_cache(maxsize=65536)
 def canonicalize(url: str) -> str:
     """One spelling per page: no fragment, no tracking parameters, sorted query, no default port."""
     url = safe_url_string(url.strip())

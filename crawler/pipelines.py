@@ -1,8 +1,11 @@
 """Where crawled items meet the archive: every outcome is written and counted.
 
-Nothing is lost silently: an accepted article is stored in one transaction (when the
-database refuses, a full disk or a read-only file, the run stops and says so, recorded
-as ``store_error`` when it still can be); a page ``accept`` refused as garbage
+Nothing is lost silently: accepted articles are stored in batches, each in one
+transaction (``VNNEWS_WRITE_BATCH`` articles, or what came in ``VNNEWS_WRITE_SECONDS``,
+whichever is first; a crawl killed before a batch commits loses none of it: the next
+run fetches those pages again, as they are not archived). When the database refuses
+(a full disk or a read-only file) the run stops and says so, recorded as
+``store_error`` when it still can be; a page ``accept`` refused as garbage
 or as no page, and every fetch that failed for good, is recorded in ``failures`` with
 its kind, HTTP status, a readable message and the number of attempts. All of it goes
 through the spider's crawl session, which owns the database connection and the counts.
@@ -11,12 +14,13 @@ through the spider's crawl session, which owns the database connection and the c
 from __future__ import annotations
 
 import re
+import time
 from http import HTTPStatus
 
 from scrapy.utils.defer import deferred_from_coro
 
 from archive.session import STORE_ERROR
-from archive.store import RawPage
+from archive.store import Capture, RawPage
 from crawler.failures import KIND_BY_NAME
 from crawler.items import Accepted, FetchFailed, Refused
 
@@ -31,6 +35,10 @@ class ArchivePipeline:
     def from_crawler(cls, crawler):
         pipeline = cls()
         pipeline.crawler = crawler
+        pipeline.batch_size = crawler.settings.getint("VNNEWS_WRITE_BATCH", 50)
+        pipeline.batch_seconds = crawler.settings.getfloat("VNNEWS_WRITE_SECONDS", 1.0)
+        pipeline.pending = []
+        pipeline.since = 0.0
         return pipeline
 
     @property
@@ -38,7 +46,23 @@ class ArchivePipeline:
         return self.crawler.spider.session
 
     def open_spider(self, spider=None):
+        from twisted.internet import task
+
         self.session.open()
+        # A quiet crawl (a slow site) still writes what it has, every batch_seconds.
+        self.ticker = task.LoopingCall(self.flush_if_due)
+        self.ticker.start(self.batch_seconds, now=False)
+
+    def flush_if_due(self) -> None:
+        if self.pending and time.monotonic() - self.since >= self.batch_seconds:
+            self.flush()
+
+    def flush(self, closing: bool = False) -> None:
+        """Write the pending articles in one transaction."""
+        pending, self.pending = self.pending, []
+        self.session.save_articles(pending)
+        if self.session.halted and not closing:
+            self.stop(STORE_ERROR)
 
     def process_item(self, item, spider=None):
         session = self.session
@@ -49,7 +73,12 @@ class ArchivePipeline:
             page = RawPage(
                 raw.body, raw.status, raw.content_type, raw.encoding, raw.headers, raw.url
             )
-            session.save_article(item.article, page, item.fetched_at)
+            session.an_article()
+            if not self.pending:
+                self.since = time.monotonic()
+            self.pending.append(Capture(item.article, page, item.fetched_at))
+            if len(self.pending) >= self.batch_size:
+                self.flush()
         elif isinstance(item, Refused):
             rejection = item.rejection
             if rejection.is_failure:
@@ -103,5 +132,8 @@ class ArchivePipeline:
         return limits.get(kind) or message or kind
 
     def close_spider(self, spider=None, reason: str = "finished"):
+        if self.ticker.running:
+            self.ticker.stop()
+        self.flush(closing=True)
         requests = self.crawler.stats.get_value("downloader/request_count", 0)
         self.session.finish(reason, requests)

@@ -63,6 +63,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RetryAfterMiddleware": 550,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.RobotsTxtMiddleware": 100,
+    # A shared crawl (--redis): DOWNLOAD_DELAY per domain across all workers.
+    "crawler.distributed.SharedPoliteness": 950,
 }
 ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
 EXTENSIONS = {"crawler.progress.Progress": 500}
@@ -83,3 +85,8 @@ TELNETCONSOLE_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
+VNNEWS_PAGE_WORKERS = None  # processes reading pages (crawler/pages.py): None = one per core
+# Accepted articles are written in batches, one transaction each: this many articles,
+# or what came in this many seconds, whichever comes first (crawler/pipelines.py).
+VNNEWS_WRITE_BATCH = 50
+VNNEWS_WRITE_SECONDS = 1.0

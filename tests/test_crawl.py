@@ -178,7 +178,8 @@ def test_a_second_crawl_on_the_same_archive_waits_its_turn(tmp_path):
     assert "another crawl is writing" in result.stderr
 
 
-def test_reextract_rebuilds_articles_from_stored_pages_without_network(crawled, tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_reextract_rebuilds_articles_from_stored_pages_without_network(crawled, tmp_path, workers):
     import shutil
 
     db = tmp_path / "copy.db"
@@ -191,7 +192,8 @@ def test_reextract_rebuilds_articles_from_stored_pages_without_network(crawled, 
         "update articles set title = 'x', body = 'x', content_hash = 'from an older extractor'"
     )
     conn.commit()
-    result = subprocess.run([VNNEWS, "reextract", "--db", str(db)], capture_output=True, text=True)
+    command = [VNNEWS, "reextract", "--db", str(db), "--workers", workers]
+    result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert f"{len(before)} updated" in result.stdout
     after = conn.execute(

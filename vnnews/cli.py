@@ -121,6 +121,13 @@ def cli(debug):
     metavar="NAME=VALUE",
     help="Any Scrapy or vnnews setting, e.g. -s DOWNLOAD_TIMEOUT=10 (repeatable).",
 )
+@click.option(
+    "--redis",
+    "redis_url",
+    metavar="URL",
+    help="Be one worker of a crawl shared through Redis (redis://HOST:PORT/DB); "
+    "`vnnews ingest` writes the archive.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log.")
 def crawl(
     targets,
@@ -135,6 +142,7 @@ def crawl(
     concurrency,
     ignore_robots,
     extra,
+    redis_url,
     verbose,
 ):
     """Crawl TARGETS into the archive. A TARGET is a registered site name (see
@@ -148,10 +156,17 @@ def crawl(
     crawl holds the archive's lock.
 
     \b
+    With --redis, this process is one worker of a crawl shared by any number of
+    workers on any machines: they share one frontier, duplicate filter and
+    per-domain politeness in Redis, and send what they fetch to `vnnews ingest`, the
+    one process that writes the archive (--db is not used).
+
+    \b
     Examples:
       vnnews crawl baocaobang --db archive.db
       vnnews crawl https://baolaocai.vn/ --db archive.db --max-articles 50
       vnnews crawl --all --db /srv/vnnews/archive.db
+      vnnews crawl baocaobang --redis redis://10.0.0.1:6379/0
     """
     if all_sites:
         targets = tuple(targets) + tuple(
@@ -166,7 +181,7 @@ def crawl(
     for target in targets:
         check_target(target, base_url)
     extra_settings = parse_settings(extra)
-    problem = store.archive_problem(db_path, must_exist=False)
+    problem = None if redis_url else store.archive_problem(db_path, must_exist=False)
     if problem:  # never start a new archive over a file that is not one
         raise store.ArchiveError(problem)
     settings: dict = {
@@ -184,6 +199,9 @@ def crawl(
         settings["VNNEWS_MAX_PAGES"] = max_pages
     settings.update(extra_settings)
     debug = click.get_current_context().find_root().params.get("debug", False)
+    if redis_url:
+        run_worker([(t, base_url) for t in targets], redis_url, settings, backfill, refresh)
+        return
     try:
         with crawl_lock(db_path):
             jobs = [(target, base_url) for target in targets]
@@ -202,6 +220,31 @@ def crawl(
     print_summary(results)
     if any(r["status"] in ("failed", "refused") for r in results):
         sys.exit(1)
+
+
+def run_worker(
+    jobs: list[tuple[str, str | None]],
+    redis_url: str,
+    settings: dict,
+    backfill: bool,
+    refresh: bool,
+) -> None:
+    """One worker of a shared crawl: fetch and read pages, send outcomes to Redis."""
+    import os
+    import socket
+
+    from crawler import settings as defaults
+    from crawler.distributed import worker_settings
+
+    worker = f"{socket.gethostname()}-{os.getpid()}"
+    settings = {**settings, **worker_settings(redis_url, worker)}
+    # The delay per domain is kept across workers, in Redis; not again in each one
+    # (Scrapy's own randomised delay would let two workers come closer than it).
+    delay = float(settings.get("DOWNLOAD_DELAY", defaults.DOWNLOAD_DELAY))
+    settings.update(VNNEWS_SHARED_DELAY=delay, DOWNLOAD_DELAY=0)
+    click.echo(f"worker {worker} of the crawl in {redis_url}", err=True)
+    run_crawl(jobs, "", backfill=backfill, refresh=refresh, settings=settings, worker=True)
+    click.echo(f"worker {worker} done: `vnnews ingest` has what it fetched", err=True)
 
 
 def is_local(target: str) -> bool:
@@ -243,6 +286,7 @@ def run_crawl(
     refresh: bool = False,
     settings: dict | None = None,
     debug: bool = False,
+    worker: bool = False,
 ) -> list[dict]:
     """Run the spider for each (target, base_url) job in one Scrapy process, all sites
     at once, with `settings` over crawler/settings.py; return this run's ``crawls`` rows.
@@ -258,7 +302,8 @@ def run_crawl(
     scrapy_settings = Settings()
     scrapy_settings.setmodule("crawler.settings", priority="project")
     scrapy_settings.setdict(settings or {}, priority="cmdline")
-    store.open_db(db_path).close()  # create the schema before concurrent spiders start
+    if not worker:
+        store.open_db(db_path).close()  # create the schema before concurrent spiders start
 
     process = CrawlerProcess(scrapy_settings)
     if not debug:
@@ -284,6 +329,8 @@ def run_crawl(
             refresh=refresh,
         )
     process.start()
+    if worker:
+        return []
 
     results = []
     for crawler in crawlers:
@@ -489,30 +536,58 @@ def site_line(r: dict, with_db: bool) -> str:
     type=click.Path(exists=True, dir_okay=False),
 )
 @click.option("--site", help="Only this site's pages.")
-def reextract(db_path, site):
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes reading pages in parallel (one writer stores them).",
+)
+def reextract(db_path, site, workers):
     """Rebuild articles from the raw pages stored in the archive, with no network:
-    run it after the extractor improves."""
-    from archive.accept import RawResponse, Rejection, accept
-    from archive.sites import generic_profile
+    run it after the extractor improves. With --workers N, N processes read pages
+    while this one writes."""
+    from archive.reextract import reextract_pages
 
-    db = store.open_db(db_path)
-    counts: dict[str, int] = {}
-    for page in store.iter_pages(db, site):
-        profile = SITES.get(page["site"]) or generic_profile(page["url"])
-        headers = {"Content-Type": page["content_type"]} if page["content_type"] else {}
-        raw = RawResponse(page["url"], page["status"] or 200, headers, page["html"])
-        outcome = accept(raw, page["url"], profile)
-        if isinstance(outcome, Rejection):
-            # What a crawl would refuse is not stored, whatever stored it before.
-            reason = "not an article" if outcome.kind == "not_article" else outcome.kind
-            counts[reason] = counts.get(reason, 0) + 1
-            continue
-        outcome.site = page["site"]
-        outcome.url = page["url"]  # the page keeps the address it is archived under
-        # The same capture read again: the current version is rewritten, not added to.
-        result = store.save_article(db, outcome, page["fetched_at"], new_version=False)
-        counts[result] = counts.get(result, 0) + 1
+    counts = reextract_pages(store.open_db(db_path), site, workers)
     click.echo(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no stored pages")
+
+
+@cli.command()
+@click.option("--redis", "redis_url", required=True, metavar="URL", help="redis://HOST:PORT/DB")
+@click.option(
+    "--db",
+    "db_path",
+    default="archive.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="SQLite archive to write (created if missing).",
+)
+@click.option("--forever", is_flag=True, help="Keep waiting for crawls (a service).")
+def ingest(redis_url, db_path, forever):
+    """The single writer of a crawl shared through Redis: store what the workers
+    (`vnnews crawl ... --redis URL`) fetched, many articles per transaction. Start it
+    before the workers; it stops once every crawl it saw has finished (--forever: never).
+
+    \b
+    Example:
+      vnnews ingest --redis redis://10.0.0.1:6379/0 --db /srv/vnnews/archive.db
+    """
+    from archive.sharedcrawl import Ingest
+
+    problem = store.archive_problem(db_path, must_exist=False)
+    if problem:
+        raise store.ArchiveError(problem)
+    try:
+        with crawl_lock(db_path):
+            click.echo(f"writing {db_path} from {redis_url} …", err=True)
+            statuses = Ingest(redis_url, db_path).run(forever=forever)
+    except LockHeld as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"{len(statuses)} crawls written: {', '.join(statuses)}")
+    if any(s in ("failed", "refused") for s in statuses):
+        sys.exit(1)
 
 
 @cli.command("export")

@@ -16,13 +16,14 @@ from scrapy import signals
 from scrapy.http import Response, TextResponse
 
 from archive import discover
-from archive.accept import RawResponse, Rejection, accept
+from archive.accept import RawResponse, Rejection
+from archive.pagework import PageReading
 from archive.scope import Scope
-from archive.session import CrawlSession
 from archive.sites import JsonListing
 from archive.urls import canonicalize
 from crawler.failures import failure_kind
 from crawler.items import Accepted, FetchFailed, Refused
+from crawler.pages import open_session, shared_pool
 
 PRIORITY_FEED = 30
 PRIORITY_ARTICLE = 20
@@ -55,23 +56,22 @@ class NewsSpider(scrapy.Spider):
         super().__init__(**kwargs)
         if not site:
             raise ValueError("give a site: -a site=NAME or -a site=https://…")
-        self.scope = Scope.for_target(site, base_url)
+        self.scope, self.db = Scope.for_target(site, base_url), db
         self.profile = self.scope.profile
-        self.session = CrawlSession(
-            db,
-            self.scope,
-            refresh=_truthy(refresh),
-            backfill=_truthy(backfill),
-            max_articles=int(max_articles or 0),
-        )
+        flags = {"refresh": _truthy(refresh), "backfill": _truthy(backfill)}
+        self.session_args = {**flags, "max_articles": int(max_articles or 0)}
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.session = open_session(
+            crawler.settings, spider.db, spider.scope, spider.session_args
+        )
         spider.max_pages = crawler.settings.getint("VNNEWS_MAX_PAGES", 5000)
         spider.max_depth = crawler.settings.getint("VNNEWS_MAX_DEPTH", 4)
         spider.obey_robots = crawler.settings.getbool("ROBOTSTXT_OBEY")
         spider.session.max_junk = crawler.settings.getint("VNNEWS_MAX_JUNK", 50)
+        spider.pages = shared_pool(crawler.settings).acquire()
         crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
         crawler.signals.connect(spider.close_session, signal=signals.spider_closed)
         return spider
@@ -79,6 +79,7 @@ class NewsSpider(scrapy.Spider):
     def close_session(self, spider):
         if spider is self:
             self.session.close()  # the pipeline has finished it; this is for runs without
+            self.pages.release()
 
     # ------------------------------------------------------------ start points
 
@@ -139,8 +140,11 @@ class NewsSpider(scrapy.Spider):
             return None  # what a page, feed, sitemap or robots.txt points to elsewhere
         seen.add(url)
         meta = {**(meta or {}), **({"probe": probe} if probe else {})}
+        if probe == "sitemap":  # a conditional request: 304 when it did not change
+            meta["handle_httpstatus_list"] = [304]
         return scrapy.Request(
             url,
+            headers=self.session.validators(url) if probe == "sitemap" else None,
             callback=callback,
             errback=self.on_error,
             priority=priority,
@@ -175,27 +179,33 @@ class NewsSpider(scrapy.Spider):
             yield from self.follow_article(urljoin(response.url, link), source="feed")
 
     def parse_sitemap(self, response: Response):
-        max_size = self.settings.getint("DOWNLOAD_MAXSIZE")
+        meta, url = response.meta, response.url
+        validators = discover.http_validators(response.headers.to_unicode_dict())
+        validators.update(parent=meta.get("parent"), lastmod=meta.get("lastmod"))
+        if response.status == 304:  # not modified since we read it: nothing new in it
+            links = self.session.article_links_of(url)
+            self.session.remember(url, "sitemap", "ok", links, validators)
+            return
         try:
-            sitemap = discover.read_sitemap(response.body, max_size)
+            sitemap = discover.read_sitemap(response.body, self.settings.getint("DOWNLOAD_MAXSIZE"))
         except discover.TooLarge as exc:  # a gzip bomb: recorded, and not read for a while
-            self.session.remember(response.url, "sitemap", "too_large", 0)
-            yield FetchFailed(response.url, "too_large", response.status, str(exc))
+            self.session.remember(url, "sitemap", "too_large", 0)
+            yield FetchFailed(url, "too_large", response.status, str(exc))
             return
         if sitemap is None:  # not XML: an HTML error page at /sitemap.xml
-            self.session.remember(response.url, "sitemap", "empty", 0)
+            self.session.remember(url, "sitemap", "empty", 0)
             return
         entries = sitemap.entries
-        self.session.remember(response.url, "sitemap", "ok" if entries else "empty", len(entries))
+        self.session.remember(
+            url, "sitemap", "ok" if entries else "empty", len(entries), validators
+        )
         for entry in entries:
             loc, lastmod = entry.get("loc"), entry.get("lastmod")
-            if not loc:
-                continue
-            if sitemap.kind == "sitemapindex":
-                newest, walk_all = self.session.last_success(), self.session.walk_all
-                if discover.child_sitemap_wanted(lastmod, newest, walk_all):
-                    yield self.request(loc, self.parse_sitemap, PRIORITY_FEED, probe="sitemap")
-            else:
+            if loc and sitemap.kind == "sitemapindex":
+                if self.session.child_sitemap_wanted(loc, lastmod):
+                    child = {"parent": canonicalize(url), "lastmod": lastmod}
+                    yield self.request(loc, self.parse_sitemap, PRIORITY_FEED, child, "sitemap")
+            elif loc:
                 yield from self.follow_article(loc, source="sitemap", lastmod=lastmod)
 
     def parse_json_listing(self, response: Response):
@@ -205,12 +215,10 @@ class NewsSpider(scrapy.Spider):
         links = discover.json_listing_links(response.body, listing)
         if links is None:
             return
-        fresh = 0
-        for link in links:
-            url = self.scope.fetch_url(canonicalize(urljoin(self.scope.start_url, link)))
-            fresh += url not in self.session.known
+        urls = [self.scope.fetch_url(canonicalize(urljoin(self.scope.start_url, u))) for u in links]
+        for url in urls:
             yield from self.follow_article(url, source="json")
-        if fresh or self.session.walk_all:
+        if any(u not in self.session.known for u in urls) or self.session.walk_all:
             yield self.json_page(listing, page + 1)
 
     def follow_article(self, url: str, source: str, lastmod: str | None = None):
@@ -224,13 +232,15 @@ class NewsSpider(scrapy.Spider):
 
     # ------------------------------------------------------------ pages
 
-    def parse_page(self, response: Response):
-        """Any page: hand it to acceptance, yield the outcome, then follow its links."""
+    async def parse_page(self, response: Response):
+        """Any page: read it in the page pool (acceptance, and its links from the same
+        parse), yield the outcome, then follow its links."""
         headers = dict(response.headers.to_unicode_dict())  # kept with the raw capture
         raw = RawResponse(response.url, response.status, headers, response.body)
         final = canonicalize(response.url)
-        outcome = accept(raw, final, self.profile, self.scope)
-        attempts = response.meta.get("retry_times", 0) + 1
+        want_links = isinstance(response, TextResponse) and not self.session.walk_cut
+        reading = await self.pages.read(raw, final, self.scope, want_links)
+        outcome, attempts = reading.outcome, response.meta.get("retry_times", 0) + 1
         if isinstance(outcome, Rejection) and outcome.article is None:
             if outcome.is_failure:  # no page at all (empty, binary, an error page)
                 yield Refused(outcome, attempts)
@@ -247,26 +257,26 @@ class NewsSpider(scrapy.Spider):
         else:
             fetched_at = datetime.now(UTC).replace(microsecond=0).isoformat()
             yield Accepted(outcome, raw, fetched_at)
-        if isinstance(response, TextResponse):
-            yield from self.follow_links(response, response.meta.get("hops", 0), is_article)
+        for request in self.follow_links(response, reading, is_article) if want_links else ():
+            yield request
 
-    def follow_links(self, response: TextResponse, depth: int, is_article: bool):
-        session, root = self.session, response.selector.root
+    def follow_links(self, response: Response, reading: PageReading, is_article: bool):
+        session, links = self.session, reading.links
         if session.walk_cut:
             return  # too much junk in a row (session.not_an_article)
-        links = self.scope.links(discover.page_links(root), response.url)
         articles = [u for u in links if discover.is_article_link(self.profile, u)]
-        fresh = [u for u in articles if u not in session.known]
-        for url in fresh:
-            yield from self.follow_article(url, source="link")
-        for listing in discover.script_listings(root):
+        for url in articles:
+            if url not in session.known:
+                yield from self.follow_article(url, source="link")
+        for listing in reading.listings:
             yield self.json_page(listing, listing.first_page)
-        for href in discover.page_feeds(root):
+        for href in reading.feeds:
             url = urljoin(response.url, href)
             yield self.request(url, self.parse_feed, PRIORITY_FEED, {"via": "page"}, probe="feed")
         if is_article:
             return
         session.remember(response.url, "page", "ok", len(articles))
+        depth = response.meta.get("hops", 0)
         walk = session.listings_to_walk(
             response.url, links, articles, depth, self.max_depth, response.meta.get("start")
         )
@@ -278,20 +288,12 @@ class NewsSpider(scrapy.Spider):
     def on_error(self, failure):
         """Network errors, HTTP errors and robots.txt refusals, for the pipeline to record."""
         request = failure.request
-        response = getattr(failure.value, "response", None)
-        status = getattr(response, "status", None)
-        probe, kind = request.meta.get("probe"), failure_kind(failure)
-        if probe in PROBES and not request.meta.get("via") and kind != "too_large":
-            # A missing feed or sitemap at a guessed path is normal, not a failure; one
-            # robots.txt forbids is not missing (asked again next run).
-            if kind != "robots":
-                self.session.remember(request.url, probe, "missing", 0)
-            return
-        if status in (404, 410) or probe and kind == "too_large":  # a bomb: not for a while
-            gone = "missing" if status in (404, 410) else kind
-            self.session.remember(request.url, probe or "page", gone, 0)
-        attempts = request.meta.get("retry_times", 0) + 1
-        yield FetchFailed(request.url, kind, status, str(failure.value)[:500], attempts)
+        status = getattr(getattr(failure.value, "response", None), "status", None)
+        kind, meta = failure_kind(failure), request.meta
+        probe = meta.get("probe") if meta.get("probe") in PROBES and not meta.get("via") else None
+        if self.session.fetch_failed(request.url, meta.get("probe"), probe, kind, status):
+            attempts = meta.get("retry_times", 0) + 1
+            yield FetchFailed(request.url, kind, status, str(failure.value)[:500], attempts)
 
 
 def _truthy(value) -> bool:
