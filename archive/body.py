@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from archive.html import INLINE_TAGS, class_words, clean, label, labelled_as, select_one
+from archive.html import INLINE_TAGS, class_words, clean, label, labelled_as, lineage, select_one
 from archive.sites import SiteProfile
 from archive.urls import looks_like_article
 
@@ -269,13 +269,19 @@ def densest(tree, keep: set) -> etree._Element | None:
     return best
 
 
-def chrome_penalty(el, keep: set) -> float:
+def in_box(el, keep: set) -> bool:
+    """Whether an element sits in a box whose class says it is not the article (a
+    related list, a share bar), below the headline's own regions (`keep`)."""
     for anc in [el, *el.iterancestors()]:
         if anc in keep:
-            return 1.0
+            return False
         if labelled_as(BOILERPLATE_CLASS, label(anc)):
-            return 0.3
-    return 1.0
+            return True
+    return False
+
+
+def chrome_penalty(el, keep: set) -> float:
+    return 0.3 if in_box(el, keep) else 1.0
 
 
 def find_container(tree, profile: SiteProfile, keep: set) -> tuple[etree._Element | None, str]:
@@ -289,14 +295,10 @@ def find_container(tree, profile: SiteProfile, keep: set) -> tuple[etree._Elemen
     if (
         schema is not None
         and len(schema.text_content().split()) >= 30
-        and (dense is None or dense in lineage_of(schema) or schema in lineage_of(dense))
+        and (dense is None or dense in lineage(schema) or schema in lineage(dense))
     ):
         return schema, "schema"
     return dense, "density" if dense is not None else ""
-
-
-def lineage_of(el) -> set:
-    return {el, *el.iterancestors()}
 
 
 # --- Reading the container -----------------------------------------------------------

@@ -166,12 +166,12 @@ def tail_words(found: list[tuple[bool, bool, int]]) -> int:
     anchors = [i for i, (agreed, _, size) in enumerate(found) if agreed and size >= 20]
     if not anchors:
         return 0
-    words = 0
+    total = 0
     for _, known, size in found[anchors[-1] + 1 :]:
         if known or size < 20:
             break
-        words += size
-    return words
+        total += size
+    return total
 
 
 def same_paragraph(ours: Counter, theirs: Counter) -> bool:

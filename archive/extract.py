@@ -21,12 +21,13 @@ from urllib.parse import urlsplit
 
 from archive.body import (
     BODY_WORDS,
-    BOILERPLATE_CLASS,
     TEMPLATE_TEXT,
     TODAY_CLASS,
     Block,
     Body,
     find_container,
+    in_box,
+    looks_like_caption_line,
     read_body,
     trafilatura_blocks,
     word_count,
@@ -592,17 +593,6 @@ def in_link_list(el) -> bool:
     return False
 
 
-def in_box(el, keep: set) -> bool:
-    """Whether an element sits in a box whose class says it is not the article (a
-    related list, a share bar), below the headline's own regions."""
-    for anc in [el, *el.iterancestors()]:
-        if anc in keep:
-            return False
-        if labelled_as(BOILERPLATE_CLASS, label(anc)):
-            return True
-    return False
-
-
 # How far before the headline a date line may sit (elements in document order): a
 # date just above the title is a byline; one further up is the header's "today".
 MAX_DATE_LEAD = 12
@@ -827,12 +817,8 @@ def image_caption(img) -> str | None:
     following = holder.getnext() if holder is not None else None
     if following is not None and isinstance(following.tag, str):
         text = clean(following.text_content())
-        style = (following.get("style") or "").replace(" ", "")
-        looks_like_caption = (
-            "caption" in class_words(following) or "text-align:center" in style
-            or following.find(".//em") is not None or following.find(".//i") is not None
-        )  # fmt: skip
-        if text and len(text.split()) <= 40 and looks_like_caption:
+        captioned = "caption" in class_words(following) or looks_like_caption_line(following)
+        if text and len(text.split()) <= 40 and captioned:
             return text
     alt = clean(img.get("alt"))
     return alt if len(alt.split()) >= 4 else None
