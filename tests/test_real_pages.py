@@ -44,8 +44,10 @@ def check(page: RealPage) -> None:
     assert got is not None, f"{page.name} refused: {reason}"
     checks = real_page_checks(got, page.record)
     wrong = {c: got.get(c) for c in REAL_CHECKS if not checks[c]}
-    assert not wrong, f"{page.name}: wrong {sorted(wrong)}; author {got.get('author')!r}, "
-    f"time {got.get('published_at')!r}"
+    assert not wrong, (
+        f"{page.name}: wrong {sorted(wrong)}; author {got.get('author')!r}, "
+        f"time {got.get('published_at')!r}"
+    )
 
 
 @pytest.mark.skipif(
