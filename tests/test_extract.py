@@ -119,3 +119,21 @@ def test_control_and_bidi_override_characters_never_reach_the_archive():
     assert article.title == "Tải tệpexe.gpj về máy"
     assert "\u2066" not in article.body and "\x1b" not in article.body
     assert "80.000 đồng/kg" in article.body
+
+
+def test_a_read_page_is_freed_once_the_next_one_is_read():
+    """The page index is memoised per tree; it must not keep every tree it has seen
+    alive (it did: a crawl's page readers grew by over 1 MB a page)."""
+    import gc
+    import weakref
+
+    from archive.html import page_index
+
+    html = "<html><body><h1>Tiêu đề</h1><div class='a'><p>Một đoạn văn.</p></div></body></html>"
+    first = parse_html(html, "https://baocaobang.vn/a.html")
+    page_index(first)
+    gone = weakref.ref(first)
+    page_index(parse_html(html, "https://baocaobang.vn/b.html"))
+    del first
+    gc.collect()
+    assert gone() is None
