@@ -24,10 +24,15 @@ than none).
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
+import sqlite3
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 LEVELS = ("province", "district", "commune")
 
@@ -79,17 +84,35 @@ class Gazetteer:
         return found.get("province") or found.get("district") or []
 
 
+def _dataset() -> tuple[dict, Callable[[str], list[dict]]]:
+    """The two datasets of ``vietnamadminunits`` the gazetteer is made of: its converter's
+    mapping (converter_2025.json) and its table of units (dataset.db), read from the
+    installed package without importing it: the package's ``__init__`` loads its address
+    parser (shapely, requests, 3.6 MB of JSON), about 50 MB in every process that tags
+    places, none of which the gazetteer uses."""
+    spec = importlib.util.find_spec("vietnamadminunits")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("vietnamadminunits is not installed (pip install vietnamadminunits)")
+    data = Path(spec.submodule_search_locations[0]) / "data"
+    converter = json.loads((data / "converter_2025.json").read_text(encoding="utf-8"))
+
+    def query(sql: str) -> list[dict]:
+        conn = sqlite3.connect(f"file:{data / 'dataset.db'}?mode=ro", uri=True)
+        conn.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in conn.execute(sql)]
+        finally:
+            conn.close()
+
+    return converter, query
+
+
 @cache
 def gazetteer() -> Gazetteer:
     """The units of Vietnam before and after 1 July 2025, from ``vietnamadminunits``."""
-    # Imported here: the package loads its datasets on import (about half a second),
-    # which only a process that tags places should pay.
-    from vietnamadminunits.converter.converter_2025 import (
-        DICT_PROVINCE,
-        DICT_PROVINCE_WARD_NO_DIVIDED,
-    )
-    from vietnamadminunits.database import query
-
+    converter, query = _dataset()
+    new_from_old = converter["DICT_PROVINCE"]  # new province key → old keys
+    ward_parts = converter["DICT_PROVINCE_WARD_NO_DIVIDED"]  # new ward → the old ones it joined
     old_provinces = {
         r["provinceKey"]: r["provinceShort"]
         for r in query("select distinct provinceKey, provinceShort from admin_units_legacy")
@@ -100,7 +123,7 @@ def gazetteer() -> Gazetteer:
     }
     now_of = {
         old_provinces[old]: new_provinces[new]
-        for new, olds in DICT_PROVINCE.items()
+        for new, olds in new_from_old.items()
         for old in olds
         if old in old_provinces and new in new_provinces
     }
@@ -132,7 +155,7 @@ def gazetteer() -> Gazetteer:
     ):
         if (r["wardShort"], r["provinceShort"]) in legacy_communes:
             continue  # the same commune kept its name: the older record knows its district
-        parts = DICT_PROVINCE_WARD_NO_DIVIDED.get(r["provinceKey"], {}).get(r["wardKey"], [])
+        parts = ward_parts.get(r["provinceKey"], {}).get(r["wardKey"], [])
         before = {old_provinces.get(p.split("_")[0]) for p in parts}
         province = before.pop() if len(before) == 1 else None
         add(Place(r["wardShort"], "commune", province, r["provinceShort"], kind=r["wardType"]))

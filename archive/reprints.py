@@ -8,11 +8,18 @@ other (containment) is near 1 for a reprint, however much was cut, and near 0 fo
 reports of the same event written independently, which share names, places and stock
 phrases but not sentences.
 
-Finding candidates must not read the whole archive: each text's MinHash signature
-(datasketch) is cut into bands (the LSH banding datasketch's ``MinHashLSH`` chooses
-for ``THRESHOLD``), and a text is compared only with the articles that share a band
-(``text_bands`` in the store holds them, so the index persists and grows with the
-archive). Pure functions; the store calls them when it saves an article.
+Finding candidates must not read the whole archive: each text's MinHash signature is
+cut into bands (the LSH banding datasketch's ``MinHashLSH`` chooses for ``THRESHOLD``),
+and a text is compared only with the articles that share a band (``text_bands`` in the
+store holds them, so the index persists and grows with the archive). Pure functions;
+the store calls them when it saves an article.
+
+The signature is datasketch's ``MinHash(num_perm=128, seed=1)`` (its default scheme
+since 2.0, "affine32"), computed here the same way, so the bands are the ones archives
+already hold (tests/test_reprints.py compares them with datasketch's). Two reasons to
+own these 20 lines of numpy: importing datasketch imports scipy and redis, 58 MB in the
+crawl process that saves every article; and the bands of an archive must not change
+with the version of a library (datasketch 1.x hashed differently).
 """
 
 from __future__ import annotations
@@ -22,8 +29,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import cache
 
-from datasketch import MinHash, MinHashLSH
+import numpy as np
 
 from archive.urls import host_of
 
@@ -32,14 +40,22 @@ NUM_PERM = 128
 # Jaccard similarity at which LSH starts to find a pair (a reprint with a dropped
 # paragraph and a new lead is still ~0.6; unrelated texts are ~0).
 THRESHOLD = 0.3
-_LSH = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
-BANDS, ROWS = _LSH.b, _LSH.r
+# What datasketch's MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM) chooses (a test
+# holds them equal): 37 bands of 3 rows.
+BANDS, ROWS = 37, 3
+SEED = 1
+# The murmur3 finalizer's constants: (shift, multiplier, shift, multiplier, shift).
+FMIX32 = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)
+EMPTY = np.uint32(0xFFFFFFFF)
 # A reprint keeps at least this share of the shorter text's runs (measured on the
 # labelled pairs of tests/test_reprints.py: reprints ≥ 0.7, independent reports ≤ 0.1).
 MIN_SIMILARITY = 0.5
 # Texts shorter than this many runs (about 40 words) say too little to tell a reprint
 # from a shared stock paragraph: they are neither indexed nor linked.
 MIN_SHINGLES = 35
+# Texts compared with a new one, those sharing the most bands first: a wire story
+# carried by every paper is still linked to its closest copies, and a save stays cheap.
+MAX_CANDIDATES = 100
 WORD = re.compile(r"\w+")
 VIETNAM = timezone(timedelta(hours=7))
 
@@ -59,15 +75,38 @@ def article_text(lead: str | None, body: str | None) -> str:
     return f"{lead or ''}\n\n{body or ''}"
 
 
-def signature(runs: set[str]) -> MinHash:
-    minhash = MinHash(num_perm=NUM_PERM, seed=1)
-    minhash.update_batch([r.encode() for r in sorted(runs)])
-    return minhash
+@cache
+def permutations() -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) of the NUM_PERM permutations h -> a h + b mod 2^32 (a odd, so each is a
+    bijection), drawn as datasketch's MinHash draws them for SEED."""
+    gen = np.random.RandomState(SEED)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
+
+
+def signature(runs: set[str]) -> np.ndarray:
+    """The text's MinHash (datasketch's "affine32" scheme): each run's first 4 bytes of
+    SHA-1, mixed by the murmur3 finalizer, then for each permutation the least value."""
+    if not runs:
+        return np.full(NUM_PERM, EMPTY, dtype=np.uint32)
+    hashes = np.array(
+        [int.from_bytes(hashlib.sha1(r.encode()).digest()[:4], "little") for r in runs],
+        dtype=np.uint32,
+    ).reshape(-1, 1)
+    s1, m1, s2, m2, s3 = (np.uint32(c) for c in FMIX32)
+    hashes ^= hashes >> s1
+    hashes *= m1
+    hashes ^= hashes >> s2
+    hashes *= m2
+    hashes ^= hashes >> s3
+    a, b = permutations()
+    return (hashes * a + b).min(axis=0)
 
 
 def bands(runs: set[str]) -> list[tuple[int, int]]:
     """(band, key) pairs of a text's signature: two texts sharing one are compared."""
-    values = signature(runs).hashvalues
+    values = signature(runs)
     keys = []
     for band in range(BANDS):
         chunk = values[band * ROWS : (band + 1) * ROWS].tobytes()

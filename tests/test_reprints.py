@@ -195,6 +195,61 @@ def test_the_index_is_consulted_not_every_row(tmp_path):
     assert len(nearby) == 1  # its own copy, not 34 rows
 
 
+def test_our_signature_and_bands_are_datasketchs():
+    """The bands archives hold were made with datasketch's MinHash; ours must give the
+    same values for every text (else a new article would never meet an older reprint),
+    and the banding must be the one MinHashLSH picks for our threshold."""
+    from datasketch import MinHash, MinHashLSH
+
+    texts = [" ".join((r.get("lead") or "", r.get("body") or "")) for r in SOURCES.values()]
+    texts += ["", "một hai ba bốn năm", "Giá vàng tăng 2,5% lên 120.000.000 đồng/lượng " * 20]
+    for text in texts:
+        runs_ = reprints.shingles(text)
+        theirs = MinHash(num_perm=reprints.NUM_PERM, seed=reprints.SEED)
+        theirs.update_batch([r.encode() for r in runs_])
+        ours = reprints.signature(runs_)
+        assert ours.dtype == theirs.hashvalues.dtype
+        assert ours.tolist() == theirs.hashvalues.tolist()
+    lsh = MinHashLSH(threshold=reprints.THRESHOLD, num_perm=reprints.NUM_PERM)
+    assert (reprints.BANDS, reprints.ROWS) == (lsh.b, lsh.r)
+
+
+def test_saving_articles_loads_neither_scipy_nor_the_address_parser():
+    """The crawl process saves every article and the page readers tag places: neither
+    may pull in datasketch (scipy, redis: 58 MB) or vietnamadminunits' parser (50 MB)."""
+    code = (
+        "import sys; from archive import store, places, reprints; "
+        "reprints.bands(reprints.shingles('a b c d e f g h')); places.gazetteer(); "
+        "print(sorted(m for m in ('scipy', 'datasketch', 'vietnamadminunits', 'shapely') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_wire_story_in_many_papers_reads_a_bounded_number_of_candidates(tmp_path, monkeypatch):
+    """A text already carried by more papers than MAX_CANDIDATES: the new copy is still
+    linked, and the save reads at most MAX_CANDIDATES others (never the same paper's)."""
+    monkeypatch.setattr(reprints, "MAX_CANDIDATES", 3)
+    db = store.open_db(tmp_path / "a.db")
+    record = SOURCES["d/seed-ha-quang"]
+    for n in range(6):
+        store.save_article(db, article(f"https://bao{n}.vn/tin-{n}00000.html", f"bao{n}", record))
+    store.save_article(db, article("https://baomoi.vn/cu-600000.html", "baomoi", record))
+    read: list[str] = []
+    original = store._candidate
+    monkeypatch.setattr(
+        store, "_candidate", lambda conn, url: read.append(url) or original(conn, url)
+    )
+    store.save_article(db, article("https://baomoi.vn/tin-700000.html", "baomoi", record))
+    others = [u for u in read if u != "https://baomoi.vn/tin-700000.html"]
+    assert len(others) == 3 and not any(u.startswith("https://baomoi.vn") for u in others)
+    linked = db.execute(
+        "select original_url from reprints where url = 'https://baomoi.vn/tin-700000.html'"
+    ).fetchall()
+    assert linked  # still linked to the group's original
+
+
 # ---------------------------------------------------------------- end to end
 
 PORTAL_PAGE = """<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">
