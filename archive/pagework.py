@@ -10,10 +10,12 @@ crawl's reactor goes on fetching; ``vnnews reextract --workers N`` uses it the s
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import lxml.html
@@ -72,6 +74,18 @@ def is_refused_page(outcome: Article | Rejection) -> bool:
 
 
 # ---------------------------------------------------------------- pool workers
+
+
+def reader_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` page-reading processes. They are forked from a
+    ``forkserver`` that has read one small page first (``archive/warm.py``), so what
+    reading loads lazily is loaded once and shared, and none inherits the caller's heap
+    or threads (a crawl's reactor). Each ends when the process that started it dies."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["archive.warm"])
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=start_worker, initargs=(os.getpid(),)
+    )
 
 
 def start_worker(parent_pid: int) -> None:

@@ -7,10 +7,7 @@ stored it before.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
 
 import sqlite_utils
@@ -18,7 +15,7 @@ import sqlite_utils
 from archive import store
 from archive.accept import RawResponse, Rejection, accept
 from archive.models import Article
-from archive.pagework import start_worker
+from archive.pagework import reader_pool
 from archive.sites import SITES, generic_profile
 
 # Pages read per round (their raw HTML is held in memory) and written per transaction.
@@ -43,10 +40,7 @@ def reextract_pages(db: sqlite_utils.Database, site: str | None, workers: int = 
     counts: Counter = Counter()
     pool = None
     if workers > 1:
-        context = multiprocessing.get_context("forkserver")
-        pool = ProcessPoolExecutor(
-            workers, mp_context=context, initializer=start_worker, initargs=(os.getpid(),)
-        )
+        pool = reader_pool(workers)
     try:
         pages = store.iter_pages(db, site)
         while chunk := list(islice(pages, CHUNK)):

@@ -5,21 +5,20 @@ to one core. Here it runs in one process per core (``VNNEWS_PAGE_WORKERS``, 0 = 
 reactor thread, as before), and the spider awaits the reading while Scrapy goes on
 downloading. One pool serves every spider of the process; it starts with the first
 spider and is shut down with the last. Its processes come from a ``forkserver`` that
-has imported the extractor once (pages shared between them count once in PSS), and
-each ends by itself when the crawl process dies (``pagework.start_worker``).
+has read a page once (``archive/warm.py``: what they load is shared, counted once in
+PSS), and each ends by itself when the crawl process dies (``pagework.reader_pool``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from archive.accept import RawResponse
-from archive.pagework import PageReading, read_page, start_worker
+from archive.pagework import PageReading, read_page, reader_pool
 from archive.scope import Scope
 from archive.session import CrawlSession
 from archive.sharedcrawl import RedisSession
@@ -42,7 +41,7 @@ class PagePool:
     def acquire(self) -> PagePool:
         self.users += 1
         if self.workers and self.executor is None:
-            self.executor = new_executor(self.workers)
+            self.executor = reader_pool(self.workers)
         return self
 
     def release(self) -> None:
@@ -66,18 +65,10 @@ class PagePool:
             # A worker died (out of memory, killed): start a new pool and read again.
             logger.warning("a page worker died: restarting the pool of %d", self.workers)
             self.executor.shutdown(wait=False, cancel_futures=True)
-            self.executor = new_executor(self.workers)
+            self.executor = reader_pool(self.workers)
             return await asyncio.wrap_future(
                 self.executor.submit(read_page, raw, url, scope, want_links)
             )
-
-
-def new_executor(workers: int) -> ProcessPoolExecutor:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["archive.pagework"])
-    return ProcessPoolExecutor(
-        workers, mp_context=context, initializer=start_worker, initargs=(os.getpid(),)
-    )
 
 
 _POOLS: dict[int, PagePool] = {}

@@ -60,3 +60,19 @@ def test_a_killed_crawl_leaves_no_page_worker_behind(tmp_path):
         while time.monotonic() < deadline and any(alive(p) for p in workers):
             time.sleep(0.1)
         assert not any(alive(p) for p in workers)
+
+
+def test_the_readers_forkserver_has_read_a_page_and_frozen_its_heap():
+    """archive/warm.py, which the readers' forkserver imports before forking them: what
+    reading loads lazily (trafilatura, the place gazetteer) is loaded there, once, and
+    the heap is frozen so the readers share it instead of copying it page by page."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, sys; import archive.warm; from archive import places; "
+        "print(gc.get_freeze_count() > 10000, 'trafilatura' in sys.modules, "
+        "places.gazetteer.cache_info().currsize)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True", "1"]

@@ -211,7 +211,7 @@ def test_our_signature_and_bands_are_datasketchs():
         assert ours.dtype == theirs.hashvalues.dtype
         assert ours.tolist() == theirs.hashvalues.tolist()
     lsh = MinHashLSH(threshold=reprints.THRESHOLD, num_perm=reprints.NUM_PERM)
-    assert (reprints.BANDS, reprints.ROWS) == (lsh.b, lsh.r)
+    assert (lsh.b, lsh.r) == (reprints.BANDS, reprints.ROWS)
 
 
 def test_saving_articles_loads_neither_scipy_nor_the_address_parser():
