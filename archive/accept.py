@@ -100,8 +100,7 @@ def accept(
     ``url`` is the page's address in canonical form (links and the canonical link
     resolve against it); ``scope`` says which URLs belong to the site and where they
     are fetched (a mirror), by default the profile's own domains; ``tree``, the page
-    already parsed (``archive.pagework.parse_tree``), saves parsing it again for its
-    canonical link.
+    already parsed (``archive.pagework.parse_tree``), saves parsing it again.
     """
     if scope is not None and not scope.owns(url):
         # The crawl of one paper stores only what lives at its origins (archive/scope.py):
@@ -114,7 +113,7 @@ def accept(
     content_type = raw.content_type
     if "html" not in (content_type or "html"):
         return Rejection("not_html", f"served as {content_type}", raw.url, raw.status)
-    article = extract(raw.body, url, profile, encoding=raw.encoding)
+    article = extract(raw.body, url, profile, encoding=raw.encoding, tree=tree)
     canonical = rel_canonical(raw.body, raw.encoding, url, tree)
     if canonical and scope.owns(canonical) and canonical != url:
         article.url = scope.fetch_url(canonicalize(canonical))

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from itertools import islice
 from urllib.parse import urlsplit
 
+import lxml.html
+
 from archive.body import (
     BODY_WORDS,
     TEMPLATE_TEXT,
@@ -98,13 +100,20 @@ NAME_WORD = re.compile(r"^\w[\w.'’-]*$")
 
 
 def extract(
-    html: str | bytes, url: str, profile: SiteProfile | None = None, encoding: str | None = None
+    html: str | bytes,
+    url: str,
+    profile: SiteProfile | None = None,
+    encoding: str | None = None,
+    tree: lxml.html.HtmlElement | None = None,
 ) -> Article:
-    """Extract an Article from a page. Pure: no network, no clock, no Scrapy."""
+    """Extract an Article from a page. Pure: no network, no clock, no Scrapy. ``tree``:
+    the page already parsed by ``archive.html.parse_html`` (which extraction never
+    changes), else it is parsed here."""
     profile = profile or site_for_url(url) or generic_profile(url)
-    # No whole-page NFC here: every string taken from the page goes through clean().
-    text = decode_html(html, encoding, normalize=False) if isinstance(html, bytes) else html
-    tree = parse_html(text, url)
+    if tree is None:
+        # No whole-page NFC here: every string taken from the page goes through clean().
+        text = decode_html(html, encoding, normalize=False) if isinstance(html, bytes) else html
+        tree = parse_html(text, url)
     meta = read_metadata(tree)
     article = Article(url=url, site=profile.name)
 

@@ -12,23 +12,19 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import re
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-import lxml.html
 from lxml import etree
 
 from archive import discover
 from archive.accept import RawResponse, Rejection, accept
-from archive.html import decode_html
+from archive.html import decode_html, parse_html
 from archive.models import Article
 from archive.scope import Scope
 from archive.sites import JsonListing
-
-XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
 @dataclass
@@ -44,21 +40,18 @@ class PageReading:
     feeds: list[str] = field(default_factory=list)
 
 
-def parse_tree(body: bytes, encoding: str | None) -> etree._Element | None:
-    """The page as an lxml tree, decoded the way the extractor decodes it; None when
-    there is no document to parse."""
-    try:
-        text = XML_DECLARATION.sub("", decode_html(body, encoding))
-        return lxml.html.document_fromstring(text or "<html></html>")
-    except (etree.ParserError, ValueError):
-        return None
+def parse_tree(body: bytes, encoding: str | None, url: str) -> etree._Element:
+    """The page as the extractor reads it (``archive.html``: decoded, parsed, links
+    resolving against ``url`` or its ``<base href>``): parsed once for the article,
+    its links, canonical URL, listings and feeds."""
+    return parse_html(decode_html(body, encoding, normalize=False), url)
 
 
 def read_page(raw: RawResponse, url: str, scope: Scope, want_links: bool = True) -> PageReading:
     """Accept a fetched page (``url``: its final address, canonical) and, when
     ``want_links``, find its links, listings and feeds: the page is parsed once for
-    all of those (and once more inside the extractor)."""
-    tree = parse_tree(raw.body, raw.encoding) if raw.body else None
+    all of those."""
+    tree = parse_tree(raw.body, raw.encoding, url) if raw.body else None
     outcome = accept(raw, url, scope.profile, scope, tree=tree)
     reading = PageReading(outcome)
     if want_links and tree is not None and not is_refused_page(outcome):

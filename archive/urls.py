@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
@@ -53,8 +54,11 @@ def host_of(url: str) -> str:
 # and each would be parsed and re-encoded again. 64k entries cost about 20 MB at most.
 @lru_cache(maxsize=65536)
 def canonicalize(url: str) -> str:
-    """One spelling per page: no fragment, no tracking parameters, sorted query, no default port."""
-    url = safe_url_string(url.strip())
+    """One spelling per page: NFC, no fragment, no tracking parameters, sorted query, no
+    default port."""
+    # NFC before percent-encoding: "ệ" typed as e + two marks would otherwise encode
+    # as another address than the same letter typed whole.
+    url = safe_url_string(unicodedata.normalize("NFC", url.strip()))
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     netloc = (parts.hostname or "").lower()
