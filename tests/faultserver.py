@@ -19,6 +19,7 @@ the client goes away.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import struct
@@ -160,9 +161,19 @@ class FaultSite(LocalSite):
     every request; ``hits(path)`` counts them. Faults may be changed between runs
     (``site.faults.pop(path)`` heals a page)."""
 
-    def __init__(self, root: Path, faults: dict[str, Fault] | None = None, **kwargs):
+    def __init__(
+        self,
+        root: Path,
+        faults: dict[str, Fault] | None = None,
+        validators: set[str] | None = None,
+        **kwargs,
+    ):
         super().__init__(Path(root), **kwargs)
         self.faults: dict[str, Fault] = dict(faults or {})
+        # Paths answered with an ETag (a digest of the body), and 304 with no body to a
+        # request whose If-None-Match names the current one; those 304s are logged.
+        self.validators: set[str] = set(validators or ())
+        self.not_modified: list[str] = []
         self.log: list[tuple[str, float]] = []
         self._hits: dict[str, int] = {}
         self._stopping = threading.Event()
@@ -231,7 +242,9 @@ def _fault_handler(site: FaultSite) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
 
         def _respond(self) -> None:
-            _, fault = site._arrive(self.path)
+            path, fault = site._arrive(self.path)
+            if fault is None and path in site.validators:
+                return self._send_validated(path, self._normal())
             if fault is None:
                 return self._send(self._normal())
             if fault.kind == "hang":
@@ -266,6 +279,15 @@ def _fault_handler(site: FaultSite) -> type[BaseHTTPRequestHandler]:
                 headers["Location"] = site.url + location
             body = f"<html><body><h1>{fault.status}</h1></body></html>".encode()
             return self._send(_Answer(fault.status, body, "text/html; charset=utf-8", headers))
+
+        def _send_validated(self, path: str, answer: _Answer) -> None:
+            etag = '"' + hashlib.sha1(answer.body).hexdigest()[:16] + '"'
+            if answer.status == 200 and self.headers.get("If-None-Match") == etag:
+                with site._lock:
+                    site.not_modified.append(path)
+                return self._send(_Answer(304, b"", "", {"ETag": etag}))
+            answer.headers["ETag"] = etag
+            return self._send(answer)
 
         def _normal(self) -> _Answer:
             try:

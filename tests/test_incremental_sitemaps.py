@@ -43,3 +43,36 @@ def test_a_second_run_reads_only_the_child_sitemaps_that_changed(tmp_path):
         third = fs.run_crawl(site.url + "/", db)
         assert third.returncode == 0, third.stderr[-3000:]
         assert child_hits(site, start) == ["/sitemap-news.xml"]
+
+
+def test_a_child_sitemap_without_lastmod_is_asked_for_conditionally(tmp_path):
+    """An index that gives no lastmod: the child sitemaps are read again with the ETag
+    they came with, an unchanged one answers 304 (nothing downloaded, nothing read),
+    and a changed one is read."""
+    root = build_site(
+        tmp_path / "site", generated_pages(12), SiteSpec(feed=False, sitemap=True, listing=False)
+    )
+    index = root / "sitemap.xml"
+    text = index.read_text()
+    while "<lastmod>" in text:
+        start = text.index("<lastmod>")
+        text = text[:start] + text[text.index("</lastmod>", start) + len("</lastmod>") :]
+    index.write_text(text)
+    db = tmp_path / "archive.db"
+    with fs.FaultSite(root, validators=set(CHILDREN)) as site:
+        first = fs.run_crawl(site.url + "/", db)
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert sorted(child_hits(site, 0)) == sorted(CHILDREN) and site.not_modified == []
+
+        start = len(site.log)
+        second = fs.run_crawl(site.url + "/", db)
+        assert second.returncode == 0, second.stderr[-3000:]
+        assert sorted(child_hits(site, start)) == sorted(CHILDREN)  # asked for again …
+        assert sorted(site.not_modified) == sorted(CHILDREN)  # … and nothing came back
+
+        news = root / CHILDREN[0].lstrip("/")
+        news.write_text(news.read_text().replace("</urlset>", "\n</urlset>"))
+        site.not_modified.clear()
+        third = fs.run_crawl(site.url + "/", db)
+        assert third.returncode == 0, third.stderr[-3000:]
+        assert site.not_modified == [CHILDREN[1]]  # the changed child came back whole
