@@ -249,7 +249,10 @@ def ours_redis(origin: str, work: Path, workers: int = 2) -> tuple[float, int, f
             [str(BIN / "vnnews"), "ingest", "--redis", url, "--db", str(db)],
             stdout=subprocess.DEVNULL,
         )
-        crawl = [str(BIN / "vnnews"), "crawl", origin + "/", "--redis", url, *CRAWL_OPTIONS]
+        # Workers sharing one machine share its cores: readers per worker = cores / workers.
+        readers = max(1, len(os.sched_getaffinity(0)) // workers)
+        crawl = [str(BIN / "vnnews"), "crawl", origin + "/", "--redis", url, *CRAWL_OPTIONS,
+                 "--set", f"VNNEWS_PAGE_WORKERS={readers}"]  # fmt: skip
         procs = [
             subprocess.Popen([*crawl, *QUIET], stdout=subprocess.DEVNULL) for _ in range(workers)
         ]
