@@ -56,6 +56,8 @@ MIN_SHINGLES = 35
 # Texts compared with a new one, those sharing the most bands first: a wire story
 # carried by every paper is still linked to its closest copies, and a save stays cheap.
 MAX_CANDIDATES = 100
+# Entries of the LSH index read per band and side of the paper (see store.link_reprints).
+PER_BAND = 200
 WORD = re.compile(r"\w+")
 VIETNAM = timezone(timedelta(hours=7))
 

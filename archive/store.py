@@ -461,10 +461,36 @@ def ensure_history_schema(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db["reprints"].create_index(["original_url"], if_not_exists=True)
-    db["text_bands"].create(
-        {"band": int, "key": int, "url": str}, pk=("band", "key", "url"), if_not_exists=True
+    ensure_text_bands(db)
+
+
+def ensure_text_bands(db: sqlite_utils.Database) -> None:
+    """The LSH index of reprints: (band, key) → the paper and the article. The paper is
+    in the key, so a save reads the entries of other papers only, as two ranges of the
+    primary key, however many copies its own paper holds (daily bulletins, lottery
+    results). An archive made before the paper was there gets it from ``articles``."""
+    columns = {c.name for c in db["text_bands"].columns} if db["text_bands"].exists() else set()
+    if columns and "site" not in columns:
+        with db.conn:
+            db.execute("alter table text_bands rename to text_bands_old")
+            db.execute("drop index if exists idx_text_bands_url")
+            _create_text_bands(db)
+            db.execute(
+                "insert or ignore into text_bands (band, key, site, url) "
+                "select t.band, t.key, a.site, t.url from text_bands_old t "
+                "join articles a on a.url = t.url"
+            )
+            db.execute("drop table text_bands_old")
+    elif not columns:
+        _create_text_bands(db)
+
+
+def _create_text_bands(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "create table if not exists text_bands (band integer, key integer, site text, "
+        "url text, primary key (band, key, site, url)) without rowid"
     )
-    db["text_bands"].create_index(["url"], if_not_exists=True)
+    db.execute("create index if not exists idx_text_bands_url on text_bands (url)")
 
 
 def content_hash(article: Article) -> str:
@@ -603,20 +629,24 @@ def link_reprints(conn: sqlite3.Connection, url: str, at: str) -> None:
     article, runs = found
     keys = reprints.bands(runs)
     conn.executemany(
-        "insert or ignore into text_bands (band, key, url) values (?, ?, ?)",
-        [(band, key, url) for band, key in keys],
+        "insert or ignore into text_bands (band, key, site, url) values (?, ?, ?, ?)",
+        [(band, key, article.site, url) for band, key in keys],
     )
-    values = ", ".join("(?, ?)" for _ in keys)
-    # Other papers only (one paper's own copies are not reprints; a paper that files
-    # one text under several sections would otherwise be re-read on every save), most
-    # shared bands first, at most MAX_CANDIDATES of them: a wire story in every paper
-    # must not make each save read them all.
+    # Other papers only (one paper's own copies are not reprints): for each band, the
+    # entries before and after this paper in the key's order, each range read up to
+    # PER_BAND rows, so a save costs the same however many copies one paper holds. Of
+    # those, the MAX_CANDIDATES sharing the most bands are read: a wire story in every
+    # paper must not make each save read them all.
+    ranges = " union all ".join(
+        f"select * from (select url from text_bands where band = ? and key = ? and site {op} ? "
+        f"limit {reprints.PER_BAND})"
+        for _ in keys
+        for op in ("<", ">")
+    )
     nearby = conn.execute(
-        f"with q(band, key) as (values {values}) select t.url from q "
-        "join text_bands t on t.band = q.band and t.key = q.key "
-        "join articles a on a.url = t.url where t.url != ? and a.site != ? "
-        "group by t.url order by count(*) desc, t.url limit ?",
-        [v for pair in keys for v in pair] + [url, article.site, reprints.MAX_CANDIDATES],
+        f"select url from ({ranges}) group by url order by count(*) desc, url limit ?",
+        [v for band, key in keys for _ in "<>" for v in (band, key, article.site)]
+        + [reprints.MAX_CANDIDATES],
     ).fetchall()
     matches: dict[str, tuple[reprints.Candidate, float]] = {}
     for (other_url,) in nearby:

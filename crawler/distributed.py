@@ -20,10 +20,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import warnings
 from urllib.parse import urlsplit
 
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider
+from scrapy.exceptions import DontCloseSpider, ScrapyDeprecationWarning
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
@@ -31,6 +32,11 @@ from twisted.internet import task
 from archive.sharedcrawl import HEARTBEAT_SECONDS, PREFIX, connect, frontier_key, worker_key
 
 logger = logging.getLogger(__name__)
+
+# scrapy-redis still passes `spider=` to the stats collector, which Scrapy 2.13
+# deprecates: every worker printed the same two warnings, which say nothing to whoever
+# runs the crawl.
+warnings.filterwarnings("ignore", category=ScrapyDeprecationWarning, module="scrapy_redis")
 
 # KEYS: queue, seen, lease owners, lease data, lease scores.
 # ARGV: score, url, force (a retry or a redirect of a leased request), data, old lease.

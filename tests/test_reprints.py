@@ -250,6 +250,53 @@ def test_a_wire_story_in_many_papers_reads_a_bounded_number_of_candidates(tmp_pa
     assert linked  # still linked to the group's original
 
 
+def test_a_papers_own_copies_never_crowd_out_another_papers(tmp_path, monkeypatch):
+    """One paper holds many copies of a text (daily bulletins); the index is read per
+    band only on the other papers' side, so the one copy another paper holds is found
+    however many the first paper has, and a save reads none of the first paper's."""
+    monkeypatch.setattr(reprints, "PER_BAND", 2)
+    db = store.open_db(tmp_path / "a.db")
+    record = SOURCES["d/seed-ha-quang"]
+    store.save_article(db, article("https://baolaocai.vn/tin-100000.html", "baolaocai", record))
+    for n in range(8):  # sort on both sides of the others: "baocaobang" < "baolaocai" < "bao…"
+        store.save_article(
+            db, article(f"https://baocaobang.vn/tin-{n}00000.html", "baocaobang", record)
+        )
+        store.save_article(
+            db, article(f"https://baoyenbai.vn/tin-{n}00000.html", "baoyenbai", record)
+        )
+    read: list[str] = []
+    original = store._candidate
+    monkeypatch.setattr(
+        store, "_candidate", lambda conn, url: read.append(url) or original(conn, url)
+    )
+    store.save_article(db, article("https://baocaobang.vn/moi-900000.html", "baocaobang", record))
+    others = set(read) - {"https://baocaobang.vn/moi-900000.html"}
+    assert "https://baolaocai.vn/tin-100000.html" in others
+    assert not any(u.startswith("https://baocaobang.vn") for u in others)
+
+
+def test_an_archive_made_before_the_paper_was_in_the_index_gets_it(tmp_path):
+    """text_bands without its site column (archives made before it) is rebuilt with the
+    paper of each entry, read from articles; nothing else changes."""
+    path = tmp_path / "old.db"
+    db = store.open_db(path)
+    for n, record in enumerate(list(SOURCES.values())[:6]):
+        store.save_article(
+            db, article(f"https://baocaobang.vn/a-{n}00000.html", "baocaobang", record)
+        )
+    before = sorted(db.execute("select band, key, url from text_bands").fetchall())
+    with db.conn:
+        db.execute("create table old_bands as select band, key, url from text_bands")
+        db.execute("drop table text_bands")
+        db.execute("alter table old_bands rename to text_bands")
+    db.conn.close()
+    db = store.open_db(path)
+    rows = db.execute("select band, key, site, url from text_bands").fetchall()
+    assert sorted((b, k, u) for b, k, _, u in rows) == before
+    assert {site for _, _, site, _ in rows} == {"baocaobang"}
+
+
 # ---------------------------------------------------------------- end to end
 
 PORTAL_PAGE = """<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">
