@@ -9,7 +9,7 @@ import fcntl
 import json
 import logging
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import click
@@ -297,6 +297,7 @@ def run_crawl(
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
 
+    from crawler.frontier import frontier_root
     from crawler.spiders.news import NewsSpider
 
     scrapy_settings = Settings()
@@ -312,23 +313,30 @@ def run_crawl(
     if scrapy_settings.get("LOG_LEVEL") == "WARNING":
         # Each URL given up on is recorded in `failures` and counted in the summary.
         logging.getLogger("scrapy.downloadermiddlewares.retry").setLevel(logging.CRITICAL)
+    # Pending requests wait on disk (crawler/frontier.py), one queue per spider, unless
+    # this is a shared-crawl worker (its frontier is Redis) or JOBDIR was given.
+    on_disk = not worker and not scrapy_settings.get("JOBDIR")
     crawlers = []
-    for target, base_url in jobs:
-        crawler = process.create_crawler(NewsSpider)
-        crawlers.append(crawler)
-        click.echo(
-            f"crawling {target}{' at ' + base_url if base_url else ''} into {db_path} …", err=True
-        )
-        process.crawl(
-            crawler,
-            site=target,
-            db=db_path,
-            base_url=base_url,
-            max_articles=max_articles,
-            backfill=backfill,
-            refresh=refresh,
-        )
-    process.start()
+    with frontier_root(db_path) if on_disk else nullcontext() as root:
+        for n, (target, base_url) in enumerate(jobs):
+            crawler = process.create_crawler(NewsSpider)
+            if root is not None:
+                crawler.settings.set("JOBDIR", str(root / str(n)), priority="cmdline")
+            crawlers.append(crawler)
+            click.echo(
+                f"crawling {target}{' at ' + base_url if base_url else ''} into {db_path} …",
+                err=True,
+            )
+            process.crawl(
+                crawler,
+                site=target,
+                db=db_path,
+                base_url=base_url,
+                max_articles=max_articles,
+                backfill=backfill,
+                refresh=refresh,
+            )
+        process.start()
     if worker:
         return []
 
