@@ -471,16 +471,23 @@ def ensure_text_bands(db: sqlite_utils.Database) -> None:
     results). An archive made before the paper was there gets it from ``articles``."""
     columns = {c.name for c in db["text_bands"].columns} if db["text_bands"].exists() else set()
     if columns and "site" not in columns:
-        with db.conn:
-            db.execute("alter table text_bands rename to text_bands_old")
-            db.execute("drop index if exists idx_text_bands_url")
+        # One transaction, DDL included: a run killed half-way leaves the old table.
+        conn = db.conn
+        conn.execute("begin immediate")
+        try:
+            conn.execute("alter table text_bands rename to text_bands_old")
+            conn.execute("drop index if exists idx_text_bands_url")
             _create_text_bands(db)
-            db.execute(
+            conn.execute(
                 "insert or ignore into text_bands (band, key, site, url) "
                 "select t.band, t.key, a.site, t.url from text_bands_old t "
                 "join articles a on a.url = t.url"
             )
-            db.execute("drop table text_bands_old")
+            conn.execute("drop table text_bands_old")
+            conn.execute("commit")
+        except BaseException:
+            conn.execute("rollback")
+            raise
     elif not columns:
         _create_text_bands(db)
 

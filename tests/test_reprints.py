@@ -19,6 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from archive import reprints, store
 from archive.models import Article
 from tests.sitegen import SiteSpec, build_site
@@ -291,6 +293,14 @@ def test_an_archive_made_before_the_paper_was_in_the_index_gets_it(tmp_path):
         db.execute("drop table text_bands")
         db.execute("alter table old_bands rename to text_bands")
     db.conn.close()
+
+    def interrupted(db):  # the run dies half-way through the rebuild
+        raise KeyboardInterrupt
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store, "_create_text_bands", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            store.open_db(path)
     db = store.open_db(path)
     rows = db.execute("select band, key, site, url from text_bands").fetchall()
     assert sorted((b, k, u) for b, k, _, u in rows) == before
