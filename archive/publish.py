@@ -17,6 +17,7 @@ then reports "database disk image is malformed".
 
 from __future__ import annotations
 
+import ctypes
 import ipaddress
 import os
 import signal
@@ -126,6 +127,8 @@ FORWARDED_SIGNALS = {
     signal.SIGHUP: signal.SIGTERM,
 }
 STOP_GRACE_SECONDS = 10.0  # then Datasette is killed
+# prctl(2): the signal a process gets when the one that started it dies.
+PR_SET_PDEATHSIG = 1
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -212,7 +215,11 @@ def serve(
 
     previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
     try:
-        proc = subprocess.Popen(datasette_args(path, host, port, public=public), start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            datasette_args(path, host, port, public=public),
+            start_new_session=True,
+            preexec_fn=die_with(os.getpid()),
+        )
         if stop_asked:  # a signal came before Popen returned
             proc.send_signal(signal.SIGTERM)
         # robots.txt is ours (the plugin's) and cheap, unlike the front page's counts.
@@ -232,6 +239,23 @@ def serve(
             proc.wait()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def die_with(parent: int):
+    """What Datasette's process runs before it starts: on Linux, ask the kernel for a
+    SIGTERM when ``vnnews serve`` dies, even by SIGKILL, which it cannot forward (else
+    Datasette stays behind, holding the port). Elsewhere it does nothing."""
+
+    def arm() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):
+            return
+        if os.getppid() != parent:  # it died before the request was made
+            os._exit(1)
+
+    return arm
 
 
 def _wait_for_exit(proc: subprocess.Popen, stop_asked: list[float]) -> int:

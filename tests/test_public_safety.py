@@ -473,3 +473,32 @@ def test_stopping_serve_stops_datasette(small_archive: Path, stop: signal.Signal
         for pid in children:
             if is_running(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_serve_killed_outright_takes_datasette_with_it(small_archive: Path) -> None:
+    """`kill -9` of serve cannot forward anything: Datasette must not stay behind,
+    holding the port (the next `vnnews serve` would find it taken)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        vnnews("serve", "--db", str(small_archive), "--port", str(port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    children: list[int] = []
+    try:
+        next(line for line in proc.stdout or [] if "Search the archive" in line)
+        children = child_pids(proc.pid)
+        assert len(children) == 1  # Datasette
+        proc.kill()
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while is_running(children[0]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not is_running(children[0])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in children:
+            if is_running(pid):
+                os.kill(pid, signal.SIGKILL)
