@@ -1,5 +1,5 @@
-"""Loaded by the page readers' forkserver before it forks them (``crawler/pages.py``,
-``archive/reextract.py``): reading one small article loads what a reader would load
+"""Loaded by the page readers' forkserver before it forks them
+(``pagework.reader_pool``, for the crawl and ``vnnews reextract --workers``): reading one small article loads what a reader would load
 on its first page (trafilatura, dateparser's Vietnamese data, the place gazetteer),
 then the heap is frozen, so the readers share those pages with the forkserver and
 PSS counts them once instead of once per reader."""
@@ -29,6 +29,7 @@ vụ, bán cho hợp tác xã với giá ổn định, con cháu không còn ph�
 
 
 def warm_up() -> None:
+    """Read one small article, then freeze what reading left in the heap."""
     raw = RawResponse("http://localhost/kinh-te/nong-dan-dam-thuy-1.html", body=SAMPLE.encode())
     # A reader that fails on this page fails on real pages too, where it is reported;
     # here it must not stop the forkserver, and so the crawl.
