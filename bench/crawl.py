@@ -222,6 +222,8 @@ def ours_single(origin: str, work: Path) -> tuple[float, int, float]:
 
 
 def ours_redis(origin: str, work: Path, workers: int = 2) -> tuple[float, int, float]:
+    from crawler.pages import readers_for
+
     redis_server = shutil.which("redis-server") or "/usr/bin/redis-server"
     if not os.path.exists(redis_server):
         print("redis-server missing (apt-get install redis-server): no shared run")
@@ -250,8 +252,8 @@ def ours_redis(origin: str, work: Path, workers: int = 2) -> tuple[float, int, f
             [str(BIN / "vnnews"), "ingest", "--redis", url, "--db", str(db)],
             stdout=subprocess.DEVNULL,
         )
-        # Workers sharing one machine share its cores: readers per worker = cores / workers.
-        readers = max(1, len(os.sched_getaffinity(0)) // workers)
+        # Workers sharing one machine share its cores: each gets the readers of its share.
+        readers = readers_for(len(os.sched_getaffinity(0)) // workers)
         crawl = [str(BIN / "vnnews"), "crawl", origin + "/", "--redis", url, *CRAWL_OPTIONS,
                  "--set", f"VNNEWS_PAGE_WORKERS={readers}"]  # fmt: skip
         procs = [

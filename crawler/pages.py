@@ -26,8 +26,18 @@ from archive.sharedcrawl import RedisSession
 logger = logging.getLogger(__name__)
 
 
+def readers_for(cores: int) -> int:
+    """Page readers for a crawl that has ``cores`` to itself: one per core, and none (the
+    crawl process reads) on a single core, where one reader would only take turns with
+    the crawl on it and cost two more processes (measured: two Redis workers on two
+    cores, each with one reader, 38.9 articles/s and 479 MB; each reading in-process,
+    34.3 articles/s and 328 MB)."""
+    return cores if cores > 1 else 0
+
+
 def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return readers_for(cores or 1)
 
 
 class PagePool:
@@ -75,7 +85,7 @@ _POOLS: dict[int, PagePool] = {}
 
 
 def shared_pool(settings) -> PagePool:
-    """The process's pool of ``VNNEWS_PAGE_WORKERS`` page readers (None: one per core)."""
+    """The process's pool of ``VNNEWS_PAGE_WORKERS`` page readers (None: ``default_workers``)."""
     workers = settings.get("VNNEWS_PAGE_WORKERS")
     workers = default_workers() if workers in (None, "") else int(workers)
     return _POOLS.setdefault(workers, PagePool(workers))

@@ -76,3 +76,11 @@ def test_the_readers_forkserver_has_read_a_page_and_frozen_its_heap():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True", "1"]
+
+
+def test_one_reader_per_core_and_none_on_a_single_core():
+    """A lone reader on one core only takes turns with the crawl (and costs a forkserver
+    and a process): the crawl reads in its own process then."""
+    from crawler.pages import readers_for
+
+    assert [readers_for(cores) for cores in (1, 2, 8)] == [0, 2, 8]
