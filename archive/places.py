@@ -94,6 +94,12 @@ def _dataset() -> tuple[dict, Callable[[str], list[dict]]]:
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("vietnamadminunits is not installed (pip install vietnamadminunits)")
     data = Path(spec.submodule_search_locations[0]) / "data"
+    if not (data / "converter_2025.json").is_file() or not (data / "dataset.db").is_file():
+        # Another release laid its files out otherwise: its own API, at its memory cost.
+        from vietnamadminunits.converter.converter_2025 import converter_data
+        from vietnamadminunits.database import query as package_query
+
+        return converter_data, package_query
     converter = json.loads((data / "converter_2025.json").read_text(encoding="utf-8"))
 
     def query(sql: str) -> list[dict]:
