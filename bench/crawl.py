@@ -26,7 +26,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -34,6 +33,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from vnnews.localsite import free_port, wait_for_port
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = REPO / "tests" / "fixtures" / "realistic"
@@ -86,21 +87,9 @@ def write_index(root: Path, origin: str, paths: list[str]) -> None:
     (root / "index.html").write_text("<html><body><h1>Báo thử</h1></body></html>")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_port(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
+    if not wait_for_port(port):
+        raise RuntimeError(f"nothing listens on {port}")
 
 
 # ---------------------------------------------------------------- memory

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
@@ -20,6 +19,7 @@ import pytest
 from tests import faultserver as fs
 from tests.sitegen import SiteSpec, build_site
 from tests.test_killed_crawl import assert_sound, generated_pages
+from vnnews.localsite import free_port, wait_for_port
 
 PAGES = 60
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -31,12 +31,6 @@ pytestmark = pytest.mark.skipif(
 RUN_COLUMNS = {"fetched_at", "first_seen_at", "updated_at", "crawl_id"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def redis_url(tmp_path):
     port = free_port()
@@ -45,13 +39,7 @@ def redis_url(tmp_path):
          "--appendonly", "no", "--dir", str(tmp_path)],
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    wait_for_port(port, seconds=20)
     yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(timeout=10)

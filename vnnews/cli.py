@@ -47,6 +47,18 @@ class Commands(click.Group):
             sys.exit(1)
 
 
+def archive_option(help_text: str, must_exist: bool = True):
+    """The ``--db`` option of a command that works on an archive file."""
+    return click.option(
+        "--db",
+        "db_path",
+        default="archive.db",
+        show_default=True,
+        type=click.Path(exists=must_exist, dir_okay=False),
+        help=help_text,
+    )
+
+
 @click.group(cls=Commands)
 @click.version_option(package_name="vnnews")
 @click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
@@ -66,14 +78,7 @@ def cli(debug):
 
 @cli.command()
 @click.argument("targets", nargs=-1)
-@click.option(
-    "--db",
-    "db_path",
-    default="archive.db",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="SQLite archive to write (created if missing).",
-)
+@archive_option("SQLite archive to write (created if missing).", must_exist=False)
 @click.option(
     "--all", "all_sites", is_flag=True, help="Crawl every registered site that is still active."
 )
@@ -406,14 +411,7 @@ def print_summary(results: list[dict]) -> None:
 
 
 @cli.command()
-@click.option(
-    "--db",
-    "db_path",
-    default="archive.db",
-    show_default=True,
-    type=click.Path(exists=True, dir_okay=False),
-    help="SQLite archive to serve.",
-)
+@archive_option("SQLite archive to serve.")
 @click.option(
     "--host",
     default="127.0.0.1",
@@ -536,13 +534,7 @@ def site_line(r: dict, with_db: bool) -> str:
 
 
 @cli.command()
-@click.option(
-    "--db",
-    "db_path",
-    default="archive.db",
-    show_default=True,
-    type=click.Path(exists=True, dir_okay=False),
-)
+@archive_option("SQLite archive to re-read and rewrite.")
 @click.option("--site", help="Only this site's pages.")
 @click.option(
     "--workers",
@@ -563,14 +555,7 @@ def reextract(db_path, site, workers):
 
 @cli.command()
 @click.option("--redis", "redis_url", required=True, metavar="URL", help="redis://HOST:PORT/DB")
-@click.option(
-    "--db",
-    "db_path",
-    default="archive.db",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="SQLite archive to write (created if missing).",
-)
+@archive_option("SQLite archive to write (created if missing).", must_exist=False)
 @click.option("--forever", is_flag=True, help="Keep waiting for crawls (a service).")
 def ingest(redis_url, db_path, forever):
     """The single writer of a crawl shared through Redis: store what the workers
@@ -599,13 +584,7 @@ def ingest(redis_url, db_path, forever):
 
 
 @cli.command("export")
-@click.option(
-    "--db",
-    "db_path",
-    default="archive.db",
-    show_default=True,
-    type=click.Path(exists=True, dir_okay=False),
-)
+@archive_option("SQLite archive to read.")
 @click.option(
     "--format",
     "fmt",
@@ -678,14 +657,7 @@ def export_warc_file(db_path: str, output: str | None, filtered: bool) -> None:
 
 @cli.command("import-warc")
 @click.argument("warc_files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--db",
-    "db_path",
-    default="archive.db",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="SQLite archive to write (created if missing).",
-)
+@archive_option("SQLite archive to write (created if missing).", must_exist=False)
 def import_warc_command(warc_files, db_path):
     """Build articles from WARC files made by any crawler (Browsertrix, Heritrix, wget,
     `vnnews export --format warc`): every HTML response goes through the crawl's own
@@ -706,13 +678,7 @@ def import_warc_command(warc_files, db_path):
 
 
 @cli.command()
-@click.option(
-    "--db",
-    "db_path",
-    default="archive.db",
-    show_default=True,
-    type=click.Path(exists=True, dir_okay=False),
-)
+@archive_option("SQLite archive to read.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def check(db_path, as_json):
     """Check an archive's health: SQLite integrity, the full-text index against the

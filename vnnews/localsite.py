@@ -77,6 +77,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def wait_for_port(port: int, host: str = "127.0.0.1", seconds: float = 30.0) -> bool:
+    """Whether something listens on ``host:port`` within ``seconds`` (a server started
+    in another process: the crawl bench's site, the tests' Redis)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, port), timeout=0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
 def content_type_for(path: Path) -> str:
     """The Content-Type a snapshot file is served with, from its extension."""
     suffix = path.suffix.lower()
